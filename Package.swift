@@ -1,0 +1,46 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+/// Upcoming language features every VoicePipe target opts into (as Hummingbird does).
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let argumentParser: Target.Dependency = .product(name: "ArgumentParser", package: "swift-argument-parser")
+
+let package = Package(
+    name: "VoicePipe",
+    platforms: [.macOS(.v15)],  // Synchronization.Atomic needs macOS 15; Linux is the target platform.
+    products: [
+        .library(name: "VoiceDSP", targets: ["VoiceDSP"]),
+        .executable(name: "voicepipe", targets: ["voicepipe"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2")
+    ],
+    targets: [
+        // MARK: - Public API
+
+        /// The streaming DSP core: G.711, ring buffers, WAV I/O. Depends on nothing but the standard library.
+        .target(name: "VoiceDSP", swiftSettings: swiftSettings),
+
+        /// The command-line tool: `voicepipe convert`, `voicepipe demo`.
+        .executableTarget(name: "voicepipe", dependencies: ["VoiceDSP", argumentParser], swiftSettings: swiftSettings),
+
+        // MARK: - System libraries (Debian: libsamplerate0-dev, libopus-dev)
+
+        .systemLibrary(name: "CSampleRate", pkgConfig: "samplerate", providers: [.apt(["libsamplerate0-dev"])]),
+        .systemLibrary(name: "COpus", pkgConfig: "opus", providers: [.apt(["libopus-dev"])]),
+
+        // MARK: - Tests
+
+        /// Test-only helpers: test-vector paths, deterministic random numbers, signal generators.
+        .target(name: "VoicePipeTestSupport", path: "Tests/VoicePipeTestSupport", swiftSettings: swiftSettings),
+        .testTarget(name: "VoiceDSPTests", dependencies: ["VoiceDSP", "VoicePipeTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "CLibraryTests", dependencies: ["CSampleRate", "COpus"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "VoicePipeCLITests", dependencies: ["VoiceDSP", "VoicePipeTestSupport"], swiftSettings: swiftSettings),
+    ]
+)

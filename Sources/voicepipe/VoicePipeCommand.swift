@@ -1,0 +1,30 @@
+//===----------------------------------------------------------------------===//
+// VoicePipe — real-time telephony voice pipelines in Swift.
+// SPDX-License-Identifier: Apache-2.0
+//===----------------------------------------------------------------------===//
+
+import ArgumentParser
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// `voicepipe`: the VoicePipe command-line tool.
+@main
+struct VoicePipeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "voicepipe",
+        abstract: "Real-time telephony voice pipelines: audio conversion and demos.",
+        subcommands: [Convert.self, Demo.self]
+    )
+}
+
+/// Writes one line to standard error.
+func printError(_ message: String) {
+    let line = Array("voicepipe: \(message)\n".utf8)
+    _ = line.withUnsafeBytes { write(STDERR_FILENO, $0.baseAddress, $0.count) }
+}
+
+extension AudioEncodingArgument: ExpressibleByArgument {}
