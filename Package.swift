@@ -1,12 +1,21 @@
 // swift-tools-version: 6.1
 import PackageDescription
 
+import class Foundation.ProcessInfo
+
+let environment = ProcessInfo.processInfo.environment
+
 /// Upcoming language features every VoicePipe target opts into (as Hummingbird does).
 let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
     .enableUpcomingFeature("MemberImportVisibility"),
     .enableUpcomingFeature("InternalImportsByDefault"),
 ]
+
+/// `VOICEPIPE_TARGET_CPU=haswell` builds the DSP code for a known CPU (AVX2). Off by default: a package that
+/// others depend on must run on baseline x86-64 (SSE2), and SwiftPM refuses unsafe flags in dependencies.
+let targetCPUSettings: [SwiftSetting] =
+    environment["VOICEPIPE_TARGET_CPU"].map { [.unsafeFlags(["-target-cpu", $0])] } ?? []
 
 let argumentParser: Target.Dependency = .product(name: "ArgumentParser", package: "swift-argument-parser")
 
@@ -24,7 +33,7 @@ let package = Package(
         // MARK: - Public API
 
         /// The streaming DSP core: G.711, ring buffers, WAV I/O. Depends on nothing but the standard library.
-        .target(name: "VoiceDSP", swiftSettings: swiftSettings),
+        .target(name: "VoiceDSP", swiftSettings: swiftSettings + targetCPUSettings),
 
         /// The command-line tool: `voicepipe convert`, `voicepipe demo`.
         .executableTarget(name: "voicepipe", dependencies: ["VoiceDSP", argumentParser], swiftSettings: swiftSettings),
@@ -44,3 +53,26 @@ let package = Package(
             name: "VoicePipeCLITests", dependencies: ["VoiceDSP", "VoicePipeTestSupport"], swiftSettings: swiftSettings),
     ]
 )
+
+// MARK: - Benchmarks (opt-in, so that `swift build` and `swift test` never compile the benchmark framework)
+
+/// `VOICEPIPE_BENCHMARKS=1 swift package benchmark` adds the benchmark targets (ordo-one/benchmark).
+if environment["VOICEPIPE_BENCHMARKS"] != nil {
+    package.dependencies += [
+        .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
+    ]
+    package.targets += [
+        .executableTarget(
+            name: "VoiceDSPBenchmarks",
+            dependencies: [
+                "VoiceDSP",
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "DequeModule", package: "swift-collections"),
+            ],
+            path: "Benchmarks/VoiceDSPBenchmarks",
+            swiftSettings: targetCPUSettings,
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        )
+    ]
+}

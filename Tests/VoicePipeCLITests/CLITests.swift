@@ -1,1 +1,153 @@
+//===----------------------------------------------------------------------===//
+// VoicePipe — real-time telephony voice pipelines in Swift.
+// SPDX-License-Identifier: Apache-2.0
+//===----------------------------------------------------------------------===//
+
+import Foundation
 import Testing
+import VoiceDSP
+import VoicePipeTestSupport
+
+/// Runs the built `voicepipe` binary, which sits next to the test bundle in the build folder.
+struct VoicePipeCLI {
+    struct Result {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    static var binary: URL {
+        let testBinary = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        return testBinary.deletingLastPathComponent().appendingPathComponent("voicepipe")
+    }
+
+    static func run(_ arguments: [String]) throws -> Result {
+        let binary = Self.binary
+        try #require(
+            FileManager.default.isExecutableFile(atPath: binary.path),
+            "\(binary.path) is missing: build it first (swift build --build-tests)")
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = arguments
+        let out = Pipe()
+        let err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Result(
+            status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+            stderr: String(decoding: stderr, as: UTF8.self))
+    }
+}
+
+/// A fresh temporary directory, removed at the end of the test.
+final class TemporaryDirectory {
+    let url: URL
+
+    init() throws {
+        url = FileManager.default.temporaryDirectory.appendingPathComponent("voicepipe-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    }
+
+    func path(_ name: String) -> String { url.appendingPathComponent(name).path }
+
+    deinit { try? FileManager.default.removeItem(at: url) }
+}
+
+@Suite("voicepipe convert")
+struct ConvertCommandTests {
+    @Test("converts the bundled speech to every encoding and back to 16-bit PCM within G.711's error")
+    func convertsEveryEncoding() throws {
+        let dir = try TemporaryDirectory()
+        let speech = TestVectors.path("speech/demo-call.wav")
+        let original = try WAVFile(path: speech)
+        for encoding in ["pcm16", "float32", "mulaw", "alaw"] {
+            let converted = dir.path("speech-\(encoding).wav")
+            let result = try VoicePipeCLI.run(["convert", speech, converted, "--encoding", encoding])
+            #expect(result.status == 0, "\(result.stderr)")
+            #expect(result.stderr.isEmpty)
+            let file = try WAVFile(path: converted)
+            #expect(file.encoding.rawValue == encoding)
+            #expect(file.clip.sampleRate == 8000)
+            let expected: [Int16] =
+                switch encoding {
+                case "mulaw": original.clip.pcm16.map { MuLaw.decode(MuLaw.encode($0)) }
+                case "alaw": original.clip.pcm16.map { ALaw.decode(ALaw.encode($0)) }
+                default: original.clip.pcm16
+                }
+            #expect(file.clip.pcm16 == expected, "\(encoding)")
+
+            let back = dir.path("back-\(encoding).wav")
+            #expect(try VoicePipeCLI.run(["convert", converted, back, "--encoding", "pcm16"]).status == 0)
+            #expect(try WAVFile(path: back).clip.pcm16 == expected)
+        }
+    }
+
+    @Test("keeps the input's encoding when none is given, and --downmix averages stereo")
+    func defaultsAndDownmix() throws {
+        let dir = try TemporaryDirectory()
+        let ulaw = dir.path("in.wav")
+        try WAVFile.write(AudioClip(sampleRate: 8000, pcm16: [0, 1000, -1000]), encoding: .muLaw, to: ulaw)
+        #expect(try VoicePipeCLI.run(["convert", ulaw, dir.path("out.wav")]).status == 0)
+        #expect(try WAVFile(path: dir.path("out.wav")).encoding == .muLaw)
+
+        // A stereo file built by hand: left 1000, right 3000 -> 2000.
+        var stereo = Array("RIFF".utf8) + [0, 0, 0, 0] + Array("WAVEfmt ".utf8) + [16, 0, 0, 0, 1, 0, 2, 0]
+        stereo += [0x40, 0x1F, 0, 0, 0, 0x7D, 0, 0, 4, 0, 16, 0] + Array("data".utf8) + [4, 0, 0, 0]
+        stereo += [0xE8, 0x03, 0xB8, 0x0B]
+        let stereoPath = dir.path("stereo.wav")
+        try Data(stereo).write(to: URL(fileURLWithPath: stereoPath))
+        let refused = try VoicePipeCLI.run(["convert", stereoPath, dir.path("mono.wav")])
+        #expect(refused.status == 1)
+        #expect(refused.stderr == "voicepipe: unsupported WAV file: 2 channels; only mono is read unless downmixing is requested\n")
+        #expect(try VoicePipeCLI.run(["convert", stereoPath, dir.path("mono.wav"), "--downmix"]).status == 0)
+        #expect(try WAVFile(path: dir.path("mono.wav")).clip.pcm16 == [2000])
+    }
+
+    @Test("bad input gives one line on stderr naming the problem and a non-zero exit")
+    func badInput() throws {
+        let dir = try TemporaryDirectory()
+        let truncated = dir.path("truncated.wav")
+        let speech = try TestVectors.bytes("speech/demo-call.wav")
+        try Data(speech[..<1000]).write(to: URL(fileURLWithPath: truncated))
+        let notWAV = dir.path("notwav.wav")
+        try Data("hello, this is not audio".utf8).write(to: URL(fileURLWithPath: notWAV))
+
+        let cases: [([String], String)] = [
+            (["convert", truncated, dir.path("o.wav")], "voicepipe: truncated WAV file: 'data' chunk needs 222450 bytes but only 956 remain"),
+            (["convert", notWAV, dir.path("o.wav")], "voicepipe: not a WAV file: no RIFF header"),
+            (["convert", dir.path("missing.wav"), dir.path("o.wav")], "voicepipe: cannot open '\(dir.path("missing.wav"))': No such file or directory"),
+            (["convert", TestVectors.path("speech/demo-call.wav"), dir.path("no/such/dir.wav")], "voicepipe: cannot create '\(dir.path("no/such/dir.wav"))': No such file or directory"),
+            (["convert", TestVectors.path("speech/demo-call.wav"), dir.path("o.wav"), "--rate", "16000"], "voicepipe: cannot convert 8000 Hz to 16000 Hz: sample-rate conversion is not available yet"),
+        ]
+        for (arguments, message) in cases {
+            let result = try VoicePipeCLI.run(arguments)
+            #expect(result.status != 0, "\(arguments)")
+            #expect(result.stderr == message + "\n", "\(arguments)")
+            #expect(result.stdout.isEmpty)
+        }
+        let unknown = try VoicePipeCLI.run(["convert", TestVectors.path("speech/demo-call.wav"), dir.path("o.wav"), "--encoding", "mp3"])
+        #expect(unknown.status != 0)
+        #expect(unknown.stderr.contains("mp3"))
+    }
+}
+
+@Suite("voicepipe demo")
+struct DemoCommandTests {
+    @Test("round-trips the bundled recording and reports a G.711-grade SNR")
+    func demo() throws {
+        let result = try VoicePipeCLI.run(["demo"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let lines = result.stdout.split(separator: "\n")
+        let snrs = lines.compactMap { line -> Double? in
+            guard let range = line.range(of: "SNR ") else { return nil }
+            return Double(line[range.upperBound...].prefix { $0 != " " })
+        }
+        #expect(snrs.count == 2)
+        // G.711 keeps roughly 35-38 dB SNR on speech at normal levels.
+        #expect(snrs.allSatisfy { (30...45).contains($0) }, "\(result.stdout)")
+    }
+}

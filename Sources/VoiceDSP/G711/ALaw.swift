@@ -50,7 +50,9 @@ public enum ALaw {
         // step size of segment 1 without its 256 offset, so it is decoded as segment 1 minus 256.
         let inFirstSegment: UInt32 = segmentAndStep < 16 ? 1 : 0
         let bits = ((segmentAndStep &+ (inFirstSegment &<< 4)) &+ 0x860) &<< 19 | 0x4_0000
-        let magnitude = Int32(Float(bitPattern: bits)) &- Int32(bitPattern: inFirstSegment &<< 8)
+        // Float to integer without a range check, as in MuLaw: add 2^23, take the low mantissa bits.
+        let magnitude = Int32(bitPattern: (Float(bitPattern: bits) + 0x1p23).bitPattern)
+            &- 0x4B00_0000 &- Int32(bitPattern: inFirstSegment &<< 8)
         let negative = Int32(bitPattern: u &>> 7) &- 1  // codes with the top bit clear are negative
         return (magnitude ^ negative) &- negative
     }
@@ -66,9 +68,30 @@ public enum ALaw {
     public static func encode(_ input: UnsafeBufferPointer<Int16>, into output: UnsafeMutableBufferPointer<UInt8>) {
         precondition(output.count >= input.count, "ALaw.encode: output holds \(output.count) bytes, need \(input.count)")
         guard let src = input.baseAddress, let dst = output.baseAddress else { return }
-        for i in 0..<input.count {
-            dst[i] = encode(src[i])
+        let count = input.count
+        var i = 0
+        while i &+ 16 <= count {
+            let samples = UnsafeRawPointer(src + i).loadUnaligned(as: SIMD16<Int16>.self)
+            UnsafeMutableRawPointer(dst + i).storeBytes(of: encode16(samples), as: SIMD16<UInt8>.self)
+            i &+= 16
         }
+        while i < count {
+            dst[i] = encode(src[i])
+            i &+= 1
+        }
+    }
+
+    /// Encodes 16 samples at once, in 16-bit lanes except for the Float conversion. Same arithmetic as
+    /// ``encode(_:)``.
+    @inlinable @inline(__always)
+    internal static func encode16(_ samples: SIMD16<Int16>) -> SIMD16<UInt8> {
+        let negative = samples &>> 15  // 0 or -1
+        let magnitude = (samples ^ negative) &>> 4
+        let small = unsafeBitCast((magnitude &- 32) &>> 15, to: SIMD16<UInt16>.self)  // all ones below 32
+        let fromFloat = G711Lanes.floatExponentAndStep(magnitude) &- 0x820
+        let segmentAndStep = (fromFloat & ~small) | (unsafeBitCast(magnitude, to: SIMD16<UInt16>.self) & small)
+        let code = segmentAndStep | (~unsafeBitCast(negative, to: SIMD16<UInt16>.self) & 0x80)
+        return G711Lanes.narrow(code ^ 0x55)
     }
 
     /// Decodes a buffer of A-law bytes to linear samples.
@@ -82,9 +105,30 @@ public enum ALaw {
     public static func decode(_ input: UnsafeBufferPointer<UInt8>, into output: UnsafeMutableBufferPointer<Int16>) {
         precondition(output.count >= input.count, "ALaw.decode: output holds \(output.count) samples, need \(input.count)")
         guard let src = input.baseAddress, let dst = output.baseAddress else { return }
-        for i in 0..<input.count {
-            dst[i] = decode(src[i])
+        let count = input.count
+        var i = 0
+        while i &+ 16 <= count {
+            let codes = UnsafeRawPointer(src + i).loadUnaligned(as: SIMD16<UInt8>.self)
+            UnsafeMutableRawPointer(dst + i).storeBytes(of: decode16(codes), as: SIMD16<Int16>.self)
+            i &+= 16
         }
+        while i < count {
+            dst[i] = decode(src[i])
+            i &+= 1
+        }
+    }
+
+    /// Decodes 16 codes at once, in 16-bit lanes (8 per SSE2 register). Same arithmetic as ``decode(_:)``.
+    @inlinable @inline(__always)
+    internal static func decode16(_ codes: SIMD16<UInt8>) -> SIMD16<Int16> {
+        let u = G711Lanes.widen(codes ^ 0x55)
+        let segmentAndStep = u & 0x7F
+        let inFirstSegment = (segmentAndStep &- 16) &>> 15  // 1 below 16 (the subtraction wraps), else 0
+        let floatHigh = ((segmentAndStep &+ (inFirstSegment &<< 4)) &<< 3) &+ 0x4304
+        let magnitude = G711Lanes.integer(fromFloatHighHalves: floatHigh)
+            &- unsafeBitCast(inFirstSegment &<< 8, to: SIMD16<Int16>.self)
+        let negative = ~(unsafeBitCast(u &<< 8, to: SIMD16<Int16>.self) &>> 15)  // top bit clear: negative
+        return (magnitude ^ negative) &- negative
     }
 
     /// Encodes a span of linear samples as A-law bytes.

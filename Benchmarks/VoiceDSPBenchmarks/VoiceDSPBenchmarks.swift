@@ -1,0 +1,207 @@
+//===----------------------------------------------------------------------===//
+// VoicePipe — real-time telephony voice pipelines in Swift.
+// SPDX-License-Identifier: Apache-2.0
+//===----------------------------------------------------------------------===//
+
+import Benchmark
+import DequeModule
+import Foundation
+import Synchronization
+import VoiceDSP
+
+/// Run with: `VOICEPIPE_BENCHMARKS=1 swift package benchmark --target VoiceDSPBenchmarks`.
+///
+/// Every figure is a wall-clock time per iteration (one pass over the whole buffer); each group carries its
+/// own baseline measured in the same run, and BENCHMARKS.md reports the ratios.
+let benchmarks: @Sendable () -> Void = {
+    Benchmark.defaultConfiguration = .init(
+        metrics: [.wallClock, .mallocCountTotal],
+        warmupIterations: 3,
+        maxDuration: .seconds(2),
+        maxIterations: 10_000
+    )
+    for (label, samples) in [("64KiB", 64 << 10), ("64MiB", 64 << 20)] {
+        g711Benchmarks(label: label, samples: samples)
+    }
+    frameBenchmarks()
+    ringBufferBenchmarks()
+}
+
+/// G.711 over `samples` samples: `samples` bytes of codes and `2 * samples` bytes of PCM.
+func g711Benchmarks(label: String, samples: Int) {
+    let big = samples > 1 << 20
+    let config = Benchmark.Configuration(
+        metrics: [.wallClock, .mallocCountTotal], warmupIterations: big ? 1 : 10,
+        maxDuration: .seconds(big ? 4 : 2), maxIterations: big ? 40 : 10_000)
+    let pcm = UnsafeMutableBufferPointer<Int16>.allocate(capacity: samples)
+    let pcmOut = UnsafeMutableBufferPointer<Int16>.allocate(capacity: samples)
+    let codes = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: samples)
+    let codesOut = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: samples)
+    var state: UInt32 = 12345
+    for i in 0..<samples {  // speech-like amplitudes: every segment used
+        state = state &* 1_103_515_245 &+ 12345
+        pcm[i] = Int16(truncatingIfNeeded: Int32(bitPattern: state) >> (16 + Int32(state % 8)))
+    }
+    MuLaw.encode(UnsafeBufferPointer(pcm), into: codes)
+    let table = G711Reference.MuLawTableDecoder()
+    let pcmIn = UnsafeBufferPointer(pcm)
+    let codesIn = UnsafeBufferPointer(codes)
+
+    Benchmark("memcpy PCM \(label)", configuration: config) { benchmark in
+        for _ in benchmark.scaledIterations {
+            UnsafeMutableRawPointer(pcmOut.baseAddress!).copyMemory(from: pcm.baseAddress!, byteCount: samples * 2)
+            blackHole(pcmOut[samples - 1])
+        }
+    }
+    Benchmark("MuLaw.decode \(label)", configuration: config) { benchmark in
+        for _ in benchmark.scaledIterations {
+            MuLaw.decode(codesIn, into: pcmOut)
+            blackHole(pcmOut[samples - 1])
+        }
+    }
+    Benchmark("MuLaw.decode table baseline \(label)", configuration: config) { benchmark in
+        for _ in benchmark.scaledIterations {
+            table.decode(codesIn, into: pcmOut)
+            blackHole(pcmOut[samples - 1])
+        }
+    }
+    Benchmark("MuLaw.encode \(label)", configuration: config) { benchmark in
+        for _ in benchmark.scaledIterations {
+            MuLaw.encode(pcmIn, into: codesOut)
+            blackHole(codesOut[samples - 1])
+        }
+    }
+    Benchmark("MuLaw.encode G.191 baseline \(label)", configuration: config) { benchmark in
+        for _ in benchmark.scaledIterations {
+            for i in 0..<samples { codesOut[i] = G711Reference.muLawCompress(pcmIn[i]) }
+            blackHole(codesOut[samples - 1])
+        }
+    }
+    Benchmark("ALaw.decode \(label)", configuration: config) { benchmark in
+        for _ in benchmark.scaledIterations {
+            ALaw.decode(codesIn, into: pcmOut)
+            blackHole(pcmOut[samples - 1])
+        }
+    }
+    Benchmark("ALaw.encode \(label)", configuration: config) { benchmark in
+        for _ in benchmark.scaledIterations {
+            ALaw.encode(pcmIn, into: codesOut)
+            blackHole(codesOut[samples - 1])
+        }
+    }
+    Benchmark("ALaw.encode G.191 baseline \(label)", configuration: config) { benchmark in
+        for _ in benchmark.scaledIterations {
+            for i in 0..<samples { codesOut[i] = G711Reference.aLawCompress(pcmIn[i]) }
+            blackHole(codesOut[samples - 1])
+        }
+    }
+}
+
+/// One 20 ms Twilio frame (160 samples) per call: proves no allocation per call.
+func frameBenchmarks() {
+    let config = Benchmark.Configuration(
+        metrics: [.wallClock, .mallocCountTotal], scalingFactor: .kilo, maxDuration: .seconds(1))
+    let pcm = UnsafeMutableBufferPointer<Int16>.allocate(capacity: 160)
+    let codes = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: 160)
+    for i in 0..<160 { pcm[i] = Int16(8000 * sin(Double(i) * 0.345)) }
+    Benchmark("MuLaw.encode 20ms frame", configuration: config) { benchmark in
+        for _ in benchmark.scaledIterations {
+            MuLaw.encode(UnsafeBufferPointer(pcm), into: codes)
+            blackHole(codes[0])
+        }
+    }
+    Benchmark("MuLaw.decode 20ms frame", configuration: config) { benchmark in
+        for _ in benchmark.scaledIterations {
+            MuLaw.decode(UnsafeBufferPointer(codes), into: pcm)
+            blackHole(pcm[0])
+        }
+    }
+    let ring = SPSCRingBuffer<Int16>(minimumCapacity: 1024)
+    let producer = ring.producer
+    let consumer = ring.consumer
+    Benchmark("SPSCRingBuffer write+read 20ms frame", configuration: config) { benchmark in
+        for _ in benchmark.scaledIterations {
+            producer.write(UnsafeBufferPointer(pcm))
+            blackHole(consumer.read(into: pcm))
+        }
+    }
+}
+
+/// Cross-thread transfer of 8 Mi samples in 160-sample chunks through a 4,096-sample queue.
+func ringBufferBenchmarks() {
+    let total = 8 << 20
+    let chunk = 160
+    let capacity = 4096
+    let config = Benchmark.Configuration(
+        metrics: [.wallClock], warmupIterations: 1, maxDuration: .seconds(5), maxIterations: 20)
+
+    Benchmark("SPSCRingBuffer cross-thread 8Mi samples", configuration: config) { benchmark in
+        for _ in benchmark.scaledIterations {
+            let ring = SPSCRingBuffer<Int16>(minimumCapacity: capacity)
+            let producer = ring.producer
+            let consumer = ring.consumer
+            let done = DispatchSemaphore(value: 0)
+            Thread {
+                let source = UnsafeMutableBufferPointer<Int16>.allocate(capacity: chunk)
+                source.initialize(repeating: 1)
+                var sent = 0
+                while sent < total {
+                    let written = producer.write(UnsafeBufferPointer(rebasing: source[0..<min(chunk, total - sent)]))
+                    if written == 0 { sched_yield() }
+                    sent += written
+                }
+                source.deallocate()
+                done.signal()
+            }.start()
+            let sink = UnsafeMutableBufferPointer<Int16>.allocate(capacity: chunk)
+            var received = 0
+            while received < total {
+                let n = consumer.read(into: sink)
+                if n == 0 { sched_yield() }
+                received += n
+            }
+            done.wait()
+            sink.deallocate()
+            blackHole(received)
+        }
+    }
+
+    Benchmark("Mutex<Deque> baseline cross-thread 8Mi samples", configuration: config) { benchmark in
+        for _ in benchmark.scaledIterations {
+            let queue = Mutex(Deque<Int16>(minimumCapacity: capacity))
+            let done = DispatchSemaphore(value: 0)
+            Thread {
+                let source = [Int16](repeating: 1, count: chunk)
+                var sent = 0
+                while sent < total {
+                    let wrote = queue.withLock { q in
+                        guard q.count + chunk <= capacity else { return false }
+                        q.append(contentsOf: source)
+                        return true
+                    }
+                    if wrote { sent += chunk } else { sched_yield() }
+                }
+                done.signal()
+            }.start()
+            let sink = UnsafeMutableBufferPointer<Int16>.allocate(capacity: chunk)
+            var received = 0
+            while received < total {
+                let n = queue.withLock { q in
+                    let n = min(q.count, chunk)
+                    var i = 0
+                    for sample in q.prefix(n) {
+                        sink[i] = sample
+                        i += 1
+                    }
+                    q.removeFirst(n)
+                    return n
+                }
+                if n == 0 { sched_yield() }
+                received += n
+            }
+            done.wait()
+            sink.deallocate()
+            blackHole(received)
+        }
+    }
+}
