@@ -31,7 +31,7 @@ let benchmarks: @Sendable () -> Void = {
 func g711Benchmarks(label: String, samples: Int) {
     let big = samples > 1 << 20
     let config = Benchmark.Configuration(
-        metrics: [.wallClock, .mallocCountTotal], warmupIterations: big ? 1 : 10,
+        metrics: [.wallClock, .mallocCountTotal], timeUnits: .nanoseconds, warmupIterations: big ? 1 : 10,
         maxDuration: .seconds(big ? 4 : 2), maxIterations: big ? 40 : 10_000)
     let pcm = UnsafeMutableBufferPointer<Int16>.allocate(capacity: samples)
     let pcmOut = UnsafeMutableBufferPointer<Int16>.allocate(capacity: samples)
@@ -47,52 +47,23 @@ func g711Benchmarks(label: String, samples: Int) {
     let pcmIn = UnsafeBufferPointer(pcm)
     let codesIn = UnsafeBufferPointer(codes)
 
-    Benchmark("memcpy PCM \(label)", configuration: config) { benchmark in
-        for _ in benchmark.scaledIterations {
-            UnsafeMutableRawPointer(pcmOut.baseAddress!).copyMemory(from: pcm.baseAddress!, byteCount: samples * 2)
-            blackHole(pcmOut[samples - 1])
-        }
-    }
-    Benchmark("MuLaw.decode \(label)", configuration: config) { benchmark in
-        for _ in benchmark.scaledIterations {
-            MuLaw.decode(codesIn, into: pcmOut)
-            blackHole(pcmOut[samples - 1])
-        }
-    }
-    Benchmark("MuLaw.decode table baseline \(label)", configuration: config) { benchmark in
-        for _ in benchmark.scaledIterations {
-            table.decode(codesIn, into: pcmOut)
-            blackHole(pcmOut[samples - 1])
-        }
-    }
-    Benchmark("MuLaw.encode \(label)", configuration: config) { benchmark in
-        for _ in benchmark.scaledIterations {
-            MuLaw.encode(pcmIn, into: codesOut)
-            blackHole(codesOut[samples - 1])
-        }
-    }
-    Benchmark("MuLaw.encode G.191 baseline \(label)", configuration: config) { benchmark in
-        for _ in benchmark.scaledIterations {
-            for i in 0..<samples { codesOut[i] = G711Reference.muLawCompress(pcmIn[i]) }
-            blackHole(codesOut[samples - 1])
-        }
-    }
-    Benchmark("ALaw.decode \(label)", configuration: config) { benchmark in
-        for _ in benchmark.scaledIterations {
-            ALaw.decode(codesIn, into: pcmOut)
-            blackHole(pcmOut[samples - 1])
-        }
-    }
-    Benchmark("ALaw.encode \(label)", configuration: config) { benchmark in
-        for _ in benchmark.scaledIterations {
-            ALaw.encode(pcmIn, into: codesOut)
-            blackHole(codesOut[samples - 1])
-        }
-    }
-    Benchmark("ALaw.encode G.191 baseline \(label)", configuration: config) { benchmark in
-        for _ in benchmark.scaledIterations {
-            for i in 0..<samples { codesOut[i] = G711Reference.aLawCompress(pcmIn[i]) }
-            blackHole(codesOut[samples - 1])
+    let cases: [(name: String, run: () -> Void)] = [
+        ("memcpy PCM", { UnsafeMutableRawPointer(pcmOut.baseAddress!).copyMemory(from: pcmIn.baseAddress!, byteCount: samples * 2) }),
+        ("MuLaw.decode", { MuLaw.decode(codesIn, into: pcmOut) }),
+        ("MuLaw.decode table baseline", { table.decode(codesIn, into: pcmOut) }),
+        ("ALaw.decode", { ALaw.decode(codesIn, into: pcmOut) }),
+        ("MuLaw.encode", { MuLaw.encode(pcmIn, into: codesOut) }),
+        ("MuLaw.encode G.191 baseline", { for i in 0..<samples { codesOut[i] = G711Reference.muLawCompress(pcmIn[i]) } }),
+        ("ALaw.encode", { ALaw.encode(pcmIn, into: codesOut) }),
+        ("ALaw.encode G.191 baseline", { for i in 0..<samples { codesOut[i] = G711Reference.aLawCompress(pcmIn[i]) } }),
+    ]
+    for (name, run) in cases {
+        Benchmark("\(name) \(label)", configuration: config) { benchmark in
+            for _ in benchmark.scaledIterations {
+                run()
+                blackHole(pcmOut[samples - 1])
+                blackHole(codesOut[samples - 1])
+            }
         }
     }
 }
@@ -100,7 +71,8 @@ func g711Benchmarks(label: String, samples: Int) {
 /// One 20 ms Twilio frame (160 samples) per call: proves no allocation per call.
 func frameBenchmarks() {
     let config = Benchmark.Configuration(
-        metrics: [.wallClock, .mallocCountTotal], scalingFactor: .kilo, maxDuration: .seconds(1))
+        metrics: [.wallClock, .mallocCountTotal], timeUnits: .nanoseconds, scalingFactor: .kilo,
+        maxDuration: .seconds(1))
     let pcm = UnsafeMutableBufferPointer<Int16>.allocate(capacity: 160)
     let codes = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: 160)
     for i in 0..<160 { pcm[i] = Int16(8000 * sin(Double(i) * 0.345)) }
@@ -133,7 +105,8 @@ func ringBufferBenchmarks() {
     let chunk = 160
     let capacity = 4096
     let config = Benchmark.Configuration(
-        metrics: [.wallClock], warmupIterations: 1, maxDuration: .seconds(5), maxIterations: 20)
+        metrics: [.wallClock], timeUnits: .microseconds, warmupIterations: 1, maxDuration: .seconds(5),
+        maxIterations: 20)
 
     Benchmark("SPSCRingBuffer cross-thread 8Mi samples", configuration: config) { benchmark in
         for _ in benchmark.scaledIterations {

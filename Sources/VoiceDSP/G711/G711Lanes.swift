@@ -8,6 +8,27 @@
 /// conversion initialisers compile to library calls instead (see BENCHMARKS.md).
 @usableFromInline
 enum G711Lanes {
+    /// Applies a 16-lane kernel to `input` in steps of 16 (unaligned loads and stores), and the per-sample
+    /// function to the remainder. `output` must hold at least `input.count` elements.
+    @inlinable @inline(__always)
+    static func map<Input: SIMDScalar, Output: SIMDScalar>(
+        _ input: UnsafeBufferPointer<Input>, into output: UnsafeMutableBufferPointer<Output>,
+        sixteen: (SIMD16<Input>) -> SIMD16<Output>, one: (Input) -> Output
+    ) {
+        guard let source = input.baseAddress, let destination = output.baseAddress else { return }
+        let count = input.count
+        var index = 0
+        while index &+ 16 <= count {
+            let block = UnsafeRawPointer(source + index).loadUnaligned(as: SIMD16<Input>.self)
+            UnsafeMutableRawPointer(destination + index).storeBytes(of: sixteen(block), as: SIMD16<Output>.self)
+            index &+= 16
+        }
+        while index < count {
+            destination[index] = one(source[index])
+            index &+= 1
+        }
+    }
+
     /// Zero-extends 16 bytes to 16-bit lanes.
     @inlinable @inline(__always)
     static func widen(_ bytes: SIMD16<UInt8>) -> SIMD16<UInt16> {

@@ -78,18 +78,7 @@ public enum MuLaw {
     @inlinable
     public static func encode(_ input: UnsafeBufferPointer<Int16>, into output: UnsafeMutableBufferPointer<UInt8>) {
         precondition(output.count >= input.count, "MuLaw.encode: output holds \(output.count) bytes, need \(input.count)")
-        guard let src = input.baseAddress, let dst = output.baseAddress else { return }
-        let count = input.count
-        var i = 0
-        while i &+ 16 <= count {
-            let samples = UnsafeRawPointer(src + i).loadUnaligned(as: SIMD16<Int16>.self)
-            UnsafeMutableRawPointer(dst + i).storeBytes(of: encode16(samples), as: SIMD16<UInt8>.self)
-            i &+= 16
-        }
-        while i < count {
-            dst[i] = encode(src[i])
-            i &+= 1
-        }
+        G711Lanes.map(input, into: output, sixteen: { encode16($0) }, one: { encode($0) })
     }
 
     /// Encodes 16 samples at once, in 16-bit lanes except for the Float conversion. Same arithmetic as
@@ -113,18 +102,7 @@ public enum MuLaw {
     @inlinable
     public static func decode(_ input: UnsafeBufferPointer<UInt8>, into output: UnsafeMutableBufferPointer<Int16>) {
         precondition(output.count >= input.count, "MuLaw.decode: output holds \(output.count) samples, need \(input.count)")
-        guard let src = input.baseAddress, let dst = output.baseAddress else { return }
-        let count = input.count
-        var i = 0
-        while i &+ 16 <= count {
-            let codes = UnsafeRawPointer(src + i).loadUnaligned(as: SIMD16<UInt8>.self)
-            UnsafeMutableRawPointer(dst + i).storeBytes(of: decode16(codes), as: SIMD16<Int16>.self)
-            i &+= 16
-        }
-        while i < count {
-            dst[i] = decode(src[i])
-            i &+= 1
-        }
+        G711Lanes.map(input, into: output, sixteen: { decode16($0) }, one: { decode($0) })
     }
 
     /// Decodes 16 codes at once, in 16-bit lanes (8 per SSE2 register).
