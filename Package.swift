@@ -32,8 +32,9 @@ let package = Package(
     targets: [
         // MARK: - Public API
 
-        /// The streaming DSP core: G.711, ring buffers, WAV I/O. Depends on nothing but the standard library.
-        .target(name: "VoiceDSP", swiftSettings: swiftSettings + targetCPUSettings),
+        /// The streaming DSP core: G.711, ring buffers, resampling, WAV I/O. No dependency but the standard
+        /// library and the C libraries it wraps.
+        .target(name: "VoiceDSP", dependencies: ["CSampleRate"], swiftSettings: swiftSettings + targetCPUSettings),
 
         /// The command-line tool: `voicepipe convert`, `voicepipe demo`.
         .executableTarget(name: "voicepipe", dependencies: ["VoiceDSP", argumentParser], swiftSettings: swiftSettings),
