@@ -50,13 +50,14 @@ PAIRS = [
     (22050, 8000),  # arbitrary ratio (libsamplerate backend)
 ]
 
-# Signal lengths in seconds.  speech is cut from the requested 3.0 s to 1.0 s
-# so that the whole directory stays under ~6 MB (see README).
+# Signal lengths in seconds.  speech is cut from the requested 3.0 s to 0.9 s
+# (still all of "Hello.", which ends at 0.786 s and is followed by digital
+# silence) so that the directory stays under ~6 MB (see README).
 SINE_SECONDS = 0.5
 SWEEP_SECONDS = 1.0
 IMPULSE_SECONDS = 0.1
 SPEECH_SOURCE_SECONDS = 3.0      # taken from demo-call.wav (and resampled)...
-SPEECH_SECONDS = 1.0             # ...then truncated to this for storage
+SPEECH_SECONDS = 0.9             # ...then truncated to this for storage
 NOISE_SECONDS = 0.5
 
 SINE_HZ = 1000.0
@@ -75,6 +76,7 @@ SIGNALS = ["sine1k", "sweep", "impulse", "speech", "bandlimited_noise"]
 IN_BAND = {"sine1k", "sweep", "bandlimited_noise"}   # expected to agree < -60 dB
 EDGE_SKIP_SECONDS = 0.050
 INBAND_LIMIT_DB = -60.0
+INBAND_METRIC_FRACTION = 0.425   # of the lower rate: "in-band" error metric
 
 STREAM_PAIRS = [(8000, 16000), (16000, 8000), (24000, 8000)]
 STREAM_QUALITIES = ["HQ", "VHQ"]
@@ -221,15 +223,33 @@ def sine_delay_samples(y: np.ndarray, rate: int, start: int, stop: int) -> float
     return -math.atan2(b, a) / w
 
 
-def peak_position(y: np.ndarray) -> float:
-    """Sub-sample peak: parabolic fit around the largest |y|."""
-    i = int(np.argmax(np.abs(y)))
-    if 0 < i < len(y) - 1:
-        ym, y0, yp = (float(v) for v in y[i - 1:i + 2])
-        den = ym - 2 * y0 + yp
-        if den != 0:
-            return i + 0.5 * (ym - yp) / den
-    return float(i)
+def energy_centroid(y: np.ndarray) -> float:
+    """sum(k*y[k]^2)/sum(y[k]^2): the centre of symmetry of a linear-phase,
+    band-limited response, to a small fraction of a sample."""
+    e = np.asarray(y, dtype=np.float64) ** 2
+    return float(np.sum(np.arange(len(e)) * e) / np.sum(e))
+
+
+def inband_error(ref: np.ndarray, other: np.ndarray, start: int, stop: int,
+                 rate: int, cutoff_hz: float) -> float:
+    """Like compare(), but the difference is first low-passed (zero-phase,
+    1001-tap Kaiser FIR) at cutoff_hz; denominator is the full RMS of ref."""
+    h = scipy.signal.firwin(1001, cutoff_hz, window=("kaiser", 12.0), fs=rate)
+    d = scipy.signal.fftconvolve(ref.astype(np.float64) - other.astype(np.float64), h, "same")
+    return db(rms(d[start:stop]) / rms(ref[start:stop]))
+
+
+def analytic_output(signal: str, in_rate: int, out_rate: int, n_out: int) -> np.ndarray | None:
+    """Ideal band-limited resampling of sine1k / sweep (valid away from the
+    fades and edges): the generating formula evaluated at t = k/out_rate."""
+    t = np.arange(n_out, dtype=np.float64) / out_rate
+    if signal == "sine1k":
+        return AMPLITUDE * np.sin(2.0 * np.pi * SINE_HZ * t)
+    if signal == "sweep":
+        return AMPLITUDE * scipy.signal.chirp(
+            t, f0=SWEEP_F0, t1=SWEEP_SECONDS, f1=sweep_top(lower_rate(in_rate, out_rate)),
+            method="logarithmic", phi=-90.0)
+    return None
 
 
 def best_integer_lag(ref: np.ndarray, other: np.ndarray, start: int, stop: int,
@@ -288,22 +308,59 @@ def alignment_experiments() -> dict:
         expected = IMPULSE_INDEX * o / i
         entry["impulse_expected_peak"] = expected
         entry["impulse_soxr_argmax"] = int(np.argmax(ys))
-        entry["impulse_soxr_peak_parabolic"] = round(peak_position(ys), 4)
         entry["impulse_src_argmax"] = int(np.argmax(yl))
-        entry["impulse_src_peak_parabolic"] = round(peak_position(yl), 4)
+        # (1b) an impulse near the middle of 1 s of zeros, so no tail is cut
+        # off (index chosen so the expected output position is fractional for
+        # the non-integer ratios): centre of symmetry of the response.
+        n = i
+        pos = n // 2 + 1
+        x = np.zeros(n, dtype=np.float32)
+        x[pos] = 1.0
+        ys, yl = soxr_resample(x, i, o), src_resample(x, i, o)
+        entry["centered_impulse_index"] = pos
+        entry["centered_impulse_expected"] = round(pos * o / i, 4)
+        entry["centered_impulse_soxr_centroid"] = round(energy_centroid(ys), 4)
+        entry["centered_impulse_src_centroid"] = round(energy_centroid(yl), 4)
         # (2) a 1 kHz sine: least-squares phase -> delay of output vs k*in/out
         s = make_sine(i, 1.0)
         ys, yl = soxr_resample(s, i, o), src_resample(s, i, o)
         a, b = nsamples(0.1, o), nsamples(0.9, o)
-        entry["sine_delay_soxr_out_samples"] = round(sine_delay_samples(ys, o, a, b), 6)
-        entry["sine_delay_src_out_samples"] = round(sine_delay_samples(yl, o, a, b), 6)
-        # (3) where does output start / end?  Energy of the first and last
-        # output samples for a full-scale-from-t=0 sine (edge behaviour).
+        entry["sine_delay_soxr_out_samples"] = round(sine_delay_samples(ys, o, a, b), 6) + 0.0
+        entry["sine_delay_src_out_samples"] = round(sine_delay_samples(yl, o, a, b), 6) + 0.0
         res[f"{i}->{o}"] = entry
         check(abs(entry["impulse_soxr_argmax"] - expected) <= 0.5,
               f"soxr impulse peak {entry['impulse_soxr_argmax']} far from {expected} ({i}->{o})")
+        check(abs(entry["centered_impulse_soxr_centroid"] - entry["centered_impulse_expected"]) < 0.01,
+              f"soxr centred impulse centroid off ({i}->{o})")
         check(abs(entry["sine_delay_soxr_out_samples"]) < 0.01,
               f"soxr sine delay {entry['sine_delay_soxr_out_samples']} ({i}->{o})")
+    return res
+
+
+TONE_FRACTIONS = [0.125, 0.25, 0.375, 0.425, 0.45]   # of the lower rate
+
+
+def tone_gains() -> dict:
+    """Pass-band gain (dB) of each resampler: least-squares amplitude of a
+    1 s, 0.5-amplitude tone at the output, central 80 %, float64 input."""
+    res = {}
+    for (i, o) in PAIRS:
+        row = {}
+        for frac in TONE_FRACTIONS:
+            f = frac * lower_rate(i, o)
+            n = np.arange(i, dtype=np.float64)
+            x = AMPLITUDE * np.sin(2.0 * np.pi * f * n / i)
+            out = {"soxr": soxr.resample(x, i, o, quality="VHQ"),
+                   "libsamplerate": src_resample(x.astype(np.float32), i, o)}
+            gains = {}
+            for name, y in out.items():
+                a, b = nsamples(0.1, o), nsamples(0.9, o)
+                k = np.arange(a, b, dtype=np.float64)
+                basis = np.stack([np.sin(2 * np.pi * f * k / o), np.cos(2 * np.pi * f * k / o)], 1)
+                (sa, ca), *_ = np.linalg.lstsq(basis, y[a:b].astype(np.float64), rcond=None)
+                gains[name] = float(f"{db(math.hypot(sa, ca) / AMPLITUDE):.3g}")
+            row[f"{f:g} Hz"] = gains
+        res[f"{i}->{o}"] = row
     return res
 
 
@@ -315,11 +372,13 @@ def streaming_latency() -> dict:
             chunk = nsamples(STREAM_CHUNK_SECONDS, i)
             out_per_chunk = STREAM_CHUNK_SECONDS * o
             rs = soxr.ResampleStream(i, o, 1, dtype="float32", quality=q)
-            got, withheld, pieces = 0, [], []
+            got, withheld, pieces, burst_chunks = 0, [], [], []
             nchunks = len(x) // chunk
             for c in range(nchunks):
                 y = rs.resample_chunk(x[c * chunk:(c + 1) * chunk], last=False)
                 pieces.append(y)
+                if len(y):
+                    burst_chunks.append(c + 1)
                 got += len(y)
                 withheld.append((c + 1) * out_per_chunk - got)
             tail = rs.resample_chunk(np.zeros(0, dtype=np.float32), last=True)
@@ -327,6 +386,14 @@ def streaming_latency() -> dict:
             streamed = np.concatenate(pieces)
             oneshot = soxr_resample(x, i, o, quality=q)
             steady = withheld[nchunks // 2:]
+            # Same experiment with libsamplerate sinc_best (what VoicePipe links).
+            lsr = samplerate.Resampler("sinc_best", 1)
+            lgot, lwithheld = 0, []
+            for c in range(nchunks):
+                y = lsr.process(x[c * chunk:(c + 1) * chunk], o / i, end_of_input=False)
+                lgot += len(y)
+                lwithheld.append((c + 1) * out_per_chunk - lgot)
+            lsteady = lwithheld[nchunks // 2:]
             n_cmp = min(len(streamed), len(oneshot))
             entry = {
                 "quality": q,
@@ -339,7 +406,14 @@ def streaming_latency() -> dict:
                 "withheld_steady_max_samples": max(steady),
                 "withheld_steady_min_ms": 1000.0 * min(steady) / o,
                 "withheld_steady_max_ms": 1000.0 * max(steady) / o,
+                "withheld_steady_mean_ms": 1000.0 * float(np.mean(steady)) / o,
                 "withheld_sequence_samples": withheld[:12],
+                "chunks_with_output": burst_chunks,
+                "output_block_sizes": sorted({len(p) for p in pieces[:nchunks] if len(p)}),
+                "libsamplerate_sinc_best_withheld_after_first_chunk_ms": 1000.0 * lwithheld[0] / o,
+                "libsamplerate_sinc_best_withheld_steady_min_ms": 1000.0 * min(lsteady) / o,
+                "libsamplerate_sinc_best_withheld_steady_max_ms": 1000.0 * max(lsteady) / o,
+                "libsamplerate_sinc_best_withheld_sequence_samples": lwithheld[:12],
                 "flush_outputs": len(tail),
                 "total_streamed": len(streamed),
                 "total_oneshot": len(oneshot),
@@ -421,16 +495,22 @@ def main() -> int:
                 "soxr_vs_libsamplerate_db": round(err, 2),
                 "best_integer_lag": lag,
                 "best_integer_lag_db": round(lag_err, 2),
+                "soxr_vs_libsamplerate_inband_db": round(inband_error(
+                    ys, yl, a, b, o, INBAND_METRIC_FRACTION * lower), 2),
                 "soxr_f32_vs_f64_io_db": round(compare(ys64, ys, a, b), 2),
                 "output_rms": round(rms(ys[a:b]), 6),
             }
+            ideal = analytic_output(sig, i, o, n)
+            if ideal is not None:
+                e["soxr_vs_analytic_db"] = round(compare(ideal, ys, a, b), 2)
+                e["libsamplerate_vs_analytic_db"] = round(compare(ideal, yl, a, b), 2)
             if sig == "sweep":
                 e["sweep_top_hz"] = sweep_top(lower)
             if sig == "bandlimited_noise":
                 e["noise_band_hz"] = NOISE_BAND_FRACTION * lower
             if sig == "sine1k":
                 e["sine_delay_soxr_vs_src_out_samples"] = round(
-                    sine_delay_samples(yl, o, a, b) - sine_delay_samples(ys, o, a, b), 6)
+                    sine_delay_samples(yl, o, a, b) - sine_delay_samples(ys, o, a, b), 6) + 0.0
             entries.append(e)
             check(len(ys) == (2 * len(x) * o + i) // (2 * i), f"soxr length {out_file}")
             if sig in IN_BAND:
@@ -440,6 +520,7 @@ def main() -> int:
     analysis = {
         "length_conventions": length_conventions(),
         "alignment": alignment_experiments(),
+        "tone_gain_db": tone_gains(),
         "streaming_latency_20ms": streaming_latency(),
     }
 
@@ -492,27 +573,63 @@ def main() -> int:
         json.dump(manifest, f, indent=1)
         f.write("\n")
 
-    # Human-readable summary
+    # Human-readable summary (markdown; the README's tables are pasted from it)
     print(f"binary files: {len(bins)}, {total} bytes")
-    print("\n| pair | " + " | ".join(SIGNALS) + " |")
-    print("|---|" + "---:|" * len(SIGNALS))
+
+    def table(title: str, key: str, signals: list[str]) -> None:
+        print(f"\n{title}\n\n| pair | " + " | ".join(signals) + " |")
+        print("|---|" + "---:|" * len(signals))
+        for (i, o) in PAIRS:
+            row = []
+            for sig in signals:
+                e = next(e for e in entries
+                         if e["in_rate"] == i and e["out_rate"] == o and e["signal"] == sig)
+                row.append(f"{e[key]:.1f}")
+            print(f"| {i} -> {o} | " + " | ".join(row) + " |")
+
+    table("soxr VHQ vs libsamplerate sinc_best, dB re RMS (full band)",
+          "soxr_vs_libsamplerate_db", SIGNALS)
+    table(f"same, difference low-passed at {INBAND_METRIC_FRACTION} x lower rate",
+          "soxr_vs_libsamplerate_inband_db", SIGNALS)
+    print("\nerror vs the analytic ideal output, dB re RMS\n")
+    print("| pair | sine1k soxr | sine1k lsr | sweep soxr | sweep lsr |")
+    print("|---|---:|---:|---:|---:|")
     for (i, o) in PAIRS:
-        row = [f"{e['soxr_vs_libsamplerate_db']:.1f}" for e in entries
-               if e["in_rate"] == i and e["out_rate"] == o]
-        print(f"| {i} -> {o} | " + " | ".join(row) + " |")
+        es = {e["signal"]: e for e in entries if e["in_rate"] == i and e["out_rate"] == o}
+        print(f"| {i} -> {o} | {es['sine1k']['soxr_vs_analytic_db']:.1f} | "
+              f"{es['sine1k']['libsamplerate_vs_analytic_db']:.1f} | "
+              f"{es['sweep']['soxr_vs_analytic_db']:.1f} | "
+              f"{es['sweep']['libsamplerate_vs_analytic_db']:.1f} |")
+    print("\npass-band gain in dB (soxr / libsamplerate), float64 tone input\n")
+    print("| pair | " + " | ".join(f"{f} x lower" for f in TONE_FRACTIONS) + " |")
+    print("|---|" + "---|" * len(TONE_FRACTIONS))
+    for k, row in analysis["tone_gain_db"].items():
+        print(f"| {k} | " + " | ".join(f"{v['soxr']:.3g} / {v['libsamplerate']:.3g}"
+                                      for v in row.values()) + " |")
     print("\nalignment:")
     for k, v in analysis["alignment"].items():
         print(" ", k, v)
     print("\nlengths:", json.dumps(analysis["length_conventions"]))
-    print("\nstreaming:")
+    print("\nstreaming (20 ms chunks of the sine; withheld = expected - received)\n")
+    print("| pair | quality | outputs after 1st chunk | withheld after 1st chunk | "
+          "steady min / mean / max | flush | libsamplerate sinc_best steady |")
+    print("|---|---|---:|---:|---|---:|---:|")
     for k, v in analysis["streaming_latency_20ms"].items():
-        print(" ", k, {kk: vv for kk, vv in v.items()})
-    print("\nbest integer lag != 0 or f32/f64 notes:")
-    for e in entries:
-        if e["best_integer_lag"] != 0:
-            print("  lag", e["signal"], e["in_rate"], e["out_rate"], e["best_integer_lag"],
-                  e["best_integer_lag_db"])
-    print("  worst soxr f32-vs-f64 I/O:", max(e["soxr_f32_vs_f64_io_db"] for e in entries), "dB")
+        pair = k.split()[0]
+        print(f"| {pair} | {v['quality']} | {v['first_chunk_outputs']} | "
+              f"{v['withheld_after_first_chunk_samples']:g} smp = "
+              f"{v['withheld_after_first_chunk_ms']:g} ms | "
+              f"{v['withheld_steady_min_ms']:g} / {v['withheld_steady_mean_ms']:.1f} / "
+              f"{v['withheld_steady_max_ms']:g} ms | {v['flush_outputs']} | "
+              f"{v['libsamplerate_sinc_best_withheld_steady_min_ms']:g}"
+              f"-{v['libsamplerate_sinc_best_withheld_steady_max_ms']:g} ms |")
+        print(f"    soxr sequence: {v['withheld_sequence_samples']}")
+        print(f"    soxr output only after chunks {v['chunks_with_output']}, "
+              f"block sizes {v['output_block_sizes']}")
+    print("\n  worst soxr f32-vs-f64 I/O:", max(e["soxr_f32_vs_f64_io_db"] for e in entries), "dB")
+    print("  nonzero best integer lags:",
+          [(e["signal"], e["in_rate"], e["out_rate"], e["best_integer_lag"])
+           for e in entries if e["best_integer_lag"] != 0])
     if FAILURES:
         print(f"{len(FAILURES)} check(s) failed", file=sys.stderr)
         return 1
