@@ -64,10 +64,14 @@ if environment["VOICEPIPE_BENCHMARKS"] != nil {
         .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
     ]
     package.targets += [
+        // Other resamplers, measured against ours in the same run (Debian: libsoxr-dev, libspeexdsp-dev).
+        .systemLibrary(name: "CSoxr", path: "Benchmarks/CSoxr", pkgConfig: "soxr", providers: [.apt(["libsoxr-dev"])]),
+        .systemLibrary(
+            name: "CSpeexDSP", path: "Benchmarks/CSpeexDSP", pkgConfig: "speexdsp", providers: [.apt(["libspeexdsp-dev"])]),
         .executableTarget(
             name: "VoiceDSPBenchmarks",
             dependencies: [
-                "VoiceDSP",
+                "VoiceDSP", "CSampleRate", "CSoxr", "CSpeexDSP",
                 .product(name: "Benchmark", package: "benchmark"),
                 .product(name: "DequeModule", package: "swift-collections"),
             ],

@@ -46,6 +46,7 @@ test)
         --filter SPSCRingBuffer
     ;;
 bench)
+    APT_PACKAGES+=(libsoxr-dev libspeexdsp-dev)  # the resamplers the benchmarks compare against
     ensure_packages
     VOICEPIPE_BENCHMARKS=1 swift package benchmark --target VoiceDSPBenchmarks "${@:2}"
     ;;

@@ -25,6 +25,7 @@ let benchmarks: @Sendable () -> Void = {
     }
     frameBenchmarks()
     ringBufferBenchmarks()
+    resamplerBenchmarks()
 }
 
 /// G.711 over `samples` samples: `samples` bytes of codes and `2 * samples` bytes of PCM.

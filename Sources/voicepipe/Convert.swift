@@ -20,13 +20,35 @@ enum AudioEncodingArgument: String, CaseIterable {
     }
 }
 
-/// `voicepipe convert IN.wav OUT.wav [--encoding E] [--rate HZ] [--downmix]`.
+/// The `--resampler` values.
+enum ResamplerArgument: String, CaseIterable, ExpressibleByArgument {
+    case auto, native, libsamplerate
+
+    func backend(quality: Resampler.Quality) -> Resampler.Backend {
+        switch self {
+        case .auto: .automatic
+        case .native: .native
+        case .libsamplerate: .libsamplerate(quality == .telephony ? .sincFastest : .sincBest)
+        }
+    }
+}
+
+/// The `--quality` values.
+enum QualityArgument: String, CaseIterable, ExpressibleByArgument {
+    case telephony, high
+
+    var quality: Resampler.Quality { self == .telephony ? .telephony : .high }
+}
+
+/// `voicepipe convert IN.wav OUT.wav [--encoding E] [--rate HZ] [--resampler R] [--quality Q] [--downmix]`.
 struct Convert: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Convert a WAV file between 16-bit PCM, 32-bit float, mu-law and A-law.",
+        abstract: "Convert a WAV file between encodings and sample rates.",
         discussion: """
             Reads mono WAV files (16-bit PCM, 32-bit float, mu-law, A-law, plain or WAVE_FORMAT_EXTENSIBLE); \
-            multi-channel input needs --downmix. On bad input prints one line to standard error and exits 1.
+            multi-channel input needs --downmix. --rate resamples: natively (polyphase FIR) for ratios among \
+            8, 16, 24, 32 and 48 kHz, with libsamplerate otherwise (sinc-best for --quality high). On bad input \
+            prints one line to standard error and exits 1.
             """
     )
 
@@ -39,8 +61,14 @@ struct Convert: ParsableCommand {
     @Option(help: "Output encoding: pcm16, float32, mulaw or alaw (default: the input's encoding).")
     var encoding: AudioEncodingArgument?
 
-    @Option(help: "Output sample rate in Hz (default: the input's). Rate conversion is not available yet.")
+    @Option(help: "Output sample rate in Hz (default: the input's).")
     var rate: Int?
+
+    @Option(help: "Resampler: auto (native where the ratio allows, else libsamplerate), native or libsamplerate.")
+    var resampler: ResamplerArgument = .auto
+
+    @Option(help: "Resampling quality: telephony (lowest latency) or high.")
+    var quality: QualityArgument = .high
 
     @Flag(help: "Average multi-channel input into mono instead of refusing it.")
     var downmix = false
@@ -48,13 +76,18 @@ struct Convert: ParsableCommand {
     func run() throws {
         do {
             let file = try WAVFile(path: input, channels: downmix ? .downmix : .requireMono)
-            if let rate, rate != file.clip.sampleRate {
-                printError(
-                    "cannot convert \(file.clip.sampleRate) Hz to \(rate) Hz: sample-rate conversion is not available yet")
-                throw ExitCode(2)
+            var clip = file.clip
+            if let rate, rate != clip.sampleRate {
+                let converter = try Resampler(
+                    inputRate: clip.sampleRate, outputRate: rate, quality: quality.quality,
+                    backend: resampler.backend(quality: quality.quality))
+                clip = AudioClip(sampleRate: rate, samples: converter.resample(clip.samples))
             }
-            try WAVFile.write(file.clip, encoding: encoding?.encoding ?? file.encoding, to: output)
+            try WAVFile.write(clip, encoding: encoding?.encoding ?? file.encoding, to: output)
         } catch let error as WAVError {
+            printError(error.description)
+            throw ExitCode(1)
+        } catch let error as ResamplerError {
             printError(error.description)
             throw ExitCode(1)
         }

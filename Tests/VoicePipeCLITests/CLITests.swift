@@ -121,7 +121,8 @@ struct ConvertCommandTests {
             (["convert", notWAV, dir.path("o.wav")], "voicepipe: not a WAV file: no RIFF header"),
             (["convert", dir.path("missing.wav"), dir.path("o.wav")], "voicepipe: cannot open '\(dir.path("missing.wav"))': No such file or directory"),
             (["convert", TestVectors.path("speech/demo-call.wav"), dir.path("no/such/dir.wav")], "voicepipe: cannot create '\(dir.path("no/such/dir.wav"))': No such file or directory"),
-            (["convert", TestVectors.path("speech/demo-call.wav"), dir.path("o.wav"), "--rate", "16000"], "voicepipe: cannot convert 8000 Hz to 16000 Hz: sample-rate conversion is not available yet"),
+            (["convert", TestVectors.path("speech/demo-call.wav"), dir.path("o.wav"), "--rate", "44100", "--resampler", "native"], "voicepipe: the native resampler does not support 8000 Hz to 44100 Hz; use libsamplerate"),
+            (["convert", TestVectors.path("speech/demo-call.wav"), dir.path("o.wav"), "--rate", "0"], "voicepipe: invalid sample rate 0 Hz (accepted: 1 to 768000 Hz)"),
         ]
         for (arguments, message) in cases {
             let result = try VoicePipeCLI.run(arguments)
@@ -132,6 +133,34 @@ struct ConvertCommandTests {
         let unknown = try VoicePipeCLI.run(["convert", TestVectors.path("speech/demo-call.wav"), dir.path("o.wav"), "--encoding", "mp3"])
         #expect(unknown.status != 0)
         #expect(unknown.stderr.contains("mp3"))
+    }
+}
+
+@Suite("voicepipe convert --rate")
+struct ConvertRateTests {
+    @Test(
+        "resamples with the library's resampler, native or libsamplerate",
+        arguments: [
+            (16000, "auto", "high", Resampler.Backend.native),
+            (24000, "native", "telephony", .native),
+            (44100, "auto", "high", .libsamplerate(.sincMedium)),
+            (16000, "libsamplerate", "high", .libsamplerate(.sincBest)),
+        ])
+    func resamples(rate: Int, resampler: String, quality: String, backend: Resampler.Backend) throws {
+        let dir = try TemporaryDirectory()
+        let speech = TestVectors.path("speech/demo-call.wav")
+        let out = dir.path("out.wav")
+        let result = try VoicePipeCLI.run(
+            ["convert", speech, out, "--rate", String(rate), "--resampler", resampler, "--quality", quality])
+        #expect(result.status == 0, "\(result.stderr)")
+        let converted = try WAVFile(path: out)
+        #expect(converted.clip.sampleRate == rate)
+        let original = try WAVFile(path: speech).clip
+        let expected = try Resampler(
+            inputRate: 8000, outputRate: rate, quality: quality == "high" ? .high : .telephony, backend: backend
+        ).resample(original.samples)
+        #expect(converted.clip.pcm16 == AudioClip(sampleRate: rate, samples: expected).pcm16)
+        #expect(converted.clip.samples.count == (original.samples.count * rate + 7999) / 8000)
     }
 }
 
