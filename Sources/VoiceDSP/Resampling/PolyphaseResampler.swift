@@ -5,8 +5,8 @@
 
 /// The native resampling engine: a polyphase FIR for a rational ratio `up / down` (`L / M`).
 ///
-/// Conceptually the input is upsampled by `L` (zeros between samples), filtered by a Kaiser-windowed
-/// sinc at `L × inputRate`, and every `M`-th sample kept. Only the taps that meet non-zero samples are
+/// Conceptually the input is upsampled by `L` (zeros between samples), filtered by a linear-phase
+/// low-pass FIR at `L × inputRate` (``EquirippleLowpass``), and every `M`-th sample kept. Only the taps that meet non-zero samples are
 /// computed. Output `k` sits at `k·M + centre` on the upsampled time line; writing `k = q·L + r`, its
 /// phase depends only on `r` and its newest input sample is `q·M + n[r]`, so output `k` is
 /// `Σ_t coefficient[r][t] · x[q·M + n[r] − t]`.
