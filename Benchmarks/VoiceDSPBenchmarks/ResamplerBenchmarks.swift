@@ -105,9 +105,10 @@ func resamplerBenchmarks() {
         let output = UnsafeMutableBufferPointer<Float>.allocate(capacity: outRate)
         for (name, make) in contenders {
             guard let stream = try? make(inRate, outRate) else { continue }
+            let counts = StreamCounts()  // from the start of the stream, across benchmark runs
             Benchmark("resample \(inRate / 1000)k->\(outRate / 1000)k \(name)", configuration: config) { benchmark in
-                var expected = 0.0
-                var produced = 0
+                var expected = counts.expected
+                var produced = counts.produced
                 var worstHeld = 0.0
                 for _ in benchmark.scaledIterations {
                     for start in stride(from: 0, to: inRate, by: chunk) {
@@ -120,8 +121,16 @@ func resamplerBenchmarks() {
                         if expected > Double(outRate) / 5 { worstHeld = max(worstHeld, expected - Double(produced)) }
                     }
                 }
+                counts.expected = expected
+                counts.produced = produced
                 benchmark.measurement(withheld, Int(worstHeld / Double(outRate) * 1e6))
             }
         }
     }
+}
+
+/// Expected and produced output counts since a stream began.
+final class StreamCounts {
+    var expected = 0.0
+    var produced = 0
 }
