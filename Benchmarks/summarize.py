@@ -24,12 +24,42 @@ def parse(text):
         p50 = float(cells[2]) * UNITS[wall.group(1)]
         malloc = re.search(r"Malloc \(total\) \*\s*│([^\n]*)", block)
         mallocs = [c.strip() for c in malloc.group(1).split("│") if c.strip()] if malloc else None
+        held = re.search(r"withheld \(us\)( \(K\))? *│([^\n]*)", block)
+        if held:
+            cells = [c.strip() for c in held.group(2).split("│") if c.strip()]
+            WITHHELD[name] = float(cells[2]) * (1000 if held.group(1) else 1) / 1000  # ms
         results[name] = (p50, mallocs[2] if mallocs else "-")
     return results
 
 
+WITHHELD = {}
+
+
+def resampler_tables(results):
+    pairs = {}
+    for name, (p50, malloc) in results.items():
+        match = re.match(r"resample (\S+) (.*)", name)
+        if match:
+            pairs.setdefault(match.group(1), {})[match.group(2)] = (p50, malloc, WITHHELD.get(name))
+    for pair, contenders in pairs.items():
+        soxr = contenders.get("soxr HQ", (None,))[0]
+        print(f"\n{pair}, 20 ms chunks, one stream\n")
+        print("| resampler | CPU per audio second (p50) | x real time | vs soxr HQ | withheld in streaming | mallocs |")
+        print("|---|---:|---:|---:|---:|---:|")
+        for contender, (p50, malloc, held) in sorted(contenders.items(), key=lambda item: item[1][0]):
+            ratio = f"{soxr / p50:.2f}" if soxr else ""
+            shown = f"{held:.3f} ms" if held is not None else "?"
+            print(f"| {contender} | {p50 * 1e6:.0f} us | {1 / p50:,.0f}x | {ratio} | {shown} | {malloc} |")
+
+
 def main():
     results = parse(open(sys.argv[1]).read())
+    if any(name.startswith("resample ") for name in results):
+        resampler_tables(results)
+        results = {k: v for k, v in results.items() if not k.startswith("resample ")}
+        if not results:
+            return
+        print()
     print("| benchmark | p50 | throughput | mallocs/call (p50) |")
     print("|---|---:|---:|---:|")
     for name, (p50, malloc) in sorted(results.items()):
