@@ -10,7 +10,7 @@ mkdir -p .build-fuzz Fuzz/corpus Fuzz/artifacts
 find TestVectors -name '*.wav' -size -300k -exec cp {} Fuzz/corpus/ \;
 mapfile -t sources < <(find Sources/VoiceDSP -name '*.swift' | sort)
 swiftc -O -sanitize=fuzzer,address -parse-as-library -module-name VoiceDSPFuzz \
-    -enable-upcoming-feature ExistentialAny -enable-upcoming-feature InternalImportsByDefault \
+    -enable-upcoming-feature ExistentialAny -enable-upcoming-feature InternalImportsByDefault -I Sources/CSampleRate \
     "${sources[@]}" Fuzz/WAVParserFuzzer.swift -o .build-fuzz/wav-fuzzer
 .build-fuzz/wav-fuzzer -max_total_time="$seconds" -max_len=4096 -print_final_stats=1 \
     -artifact_prefix=Fuzz/artifacts/ Fuzz/corpus

@@ -28,6 +28,7 @@ public enum WAVError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The operating system refused to open, read or write the file.
     case io(path: String, operation: String, errno: Int32)
 
+    /// The problem in one line, for logs and command-line errors.
     public var description: String {
         switch self {
         case .notRIFF:

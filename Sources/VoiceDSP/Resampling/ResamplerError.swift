@@ -14,6 +14,7 @@ public enum ResamplerError: Error, Sendable, Equatable, CustomStringConvertible 
     /// libsamplerate reported an error (its error code).
     case libsamplerate(Int32)
 
+    /// The problem in one line, for logs and command-line errors.
     public var description: String {
         switch self {
         case .invalidSampleRate(let rate):
