@@ -26,6 +26,7 @@ let benchmarks: @Sendable () -> Void = {
     frameBenchmarks()
     ringBufferBenchmarks()
     resamplerBenchmarks()
+    vadBenchmarks()
 }
 
 /// G.711 over `samples` samples: `samples` bytes of codes and `2 * samples` bytes of PCM.
@@ -176,6 +177,26 @@ func ringBufferBenchmarks() {
             done.wait()
             sink.deallocate()
             blackHole(received)
+        }
+    }
+}
+
+/// Voice activity detection of one second of 8 kHz audio in 20 ms frames: CPU per audio second.
+func vadBenchmarks() {
+    let config = Benchmark.Configuration(
+        metrics: [.wallClock, .mallocCountTotal], timeUnits: .microseconds, warmupIterations: 3, maxDuration: .seconds(1))
+    let second = UnsafeMutableBufferPointer<Float>.allocate(capacity: 8000)
+    var state: UInt32 = 7
+    for i in 0..<8000 {
+        state = state &* 1_664_525 &+ 1_013_904_223
+        second[i] = Float(0.3 * sin(Double(i) * 0.2)) + Float(Int32(bitPattern: state)) / Float(Int32.max) * 0.01
+    }
+    let detector = try! VoiceActivityDetector(configuration: .init(sampleRate: 8000, frameDuration: .milliseconds20))
+    Benchmark("VoiceActivityDetector 1 s at 8 kHz, 20 ms frames", configuration: config) { benchmark in
+        for _ in benchmark.scaledIterations {
+            for start in stride(from: 0, to: 8000, by: 160) {
+                blackHole(detector.process(UnsafeBufferPointer(rebasing: second[start..<(start + 160)])))
+            }
         }
     }
 }

@@ -17,7 +17,7 @@ struct VoicePipeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "voicepipe",
         abstract: "Real-time telephony voice pipelines: audio conversion and demos.",
-        subcommands: [Convert.self, Demo.self]
+        subcommands: [Convert.self, VAD.self, Demo.self]
     )
 }
 

@@ -164,6 +164,44 @@ struct ConvertRateTests {
     }
 }
 
+@Suite("voicepipe vad")
+struct VADCommandTests {
+    struct Output: Decodable {
+        struct Segment: Decodable {
+            var start: Double
+            var end: Double
+        }
+        var segments: [Segment]
+    }
+
+    @Test("--json prints exactly one JSON object with ascending segments covering the recording's prompts")
+    func json() throws {
+        let result = try VoicePipeCLI.run(["vad", TestVectors.path("speech/demo-call.wav"), "--json"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.split(separator: "\n").count == 1)
+        let output = try JSONDecoder().decode(Output.self, from: Data(result.stdout.utf8))
+        #expect(!output.segments.isEmpty)
+        for (a, b) in zip(output.segments, output.segments.dropFirst()) { #expect(a.end < b.start) }
+        for segment in output.segments { #expect(segment.start < segment.end) }
+        // "Hello." is the first prompt (0 - 0.786 s); the last ends with the file (13.903 s).
+        #expect(output.segments.first!.start < 0.3)
+        #expect(output.segments.last!.end > 13.5)
+    }
+
+    @Test("plain output is one segment per line; bad input is one error line")
+    func plainAndErrors() throws {
+        let plain = try VoicePipeCLI.run(["vad", TestVectors.path("speech/demo-call.wav")])
+        #expect(plain.status == 0)
+        #expect(plain.stdout.split(separator: "\n").allSatisfy { $0.contains(" - ") })
+        let missing = try VoicePipeCLI.run(["vad", "/nonexistent.wav"])
+        #expect(missing.status == 1)
+        #expect(missing.stderr == "voicepipe: cannot open '/nonexistent.wav': No such file or directory\n")
+        let sensitivity = try VoicePipeCLI.run(["vad", TestVectors.path("speech/demo-call.wav"), "--sensitivity", "3"])
+        #expect(sensitivity.status == 1)
+        #expect(sensitivity.stderr == "voicepipe: sensitivity must be between 0 and 1, got 3.0\n")
+    }
+}
+
 @Suite("voicepipe demo")
 struct DemoCommandTests {
     @Test("round-trips the bundled recording and reports a G.711-grade SNR")
