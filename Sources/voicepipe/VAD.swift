@@ -6,13 +6,20 @@
 import ArgumentParser
 import VoiceDSP
 
-/// `voicepipe vad IN.wav [--json] [--sensitivity S]`: prints the speech segments the detector finds.
+/// The `--model` values.
+enum ModelArgument: String, CaseIterable, ExpressibleByArgument {
+    case silero, classic
+
+    var model: VoiceActivityDetector.Model { self == .silero ? .silero : .classic }
+}
+
+/// `voicepipe vad IN.wav [--json] [--sensitivity S] [--model M]`: prints the speech segments found.
 struct VAD: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vad",
         abstract: "Print the speech segments of a WAV file.",
         discussion: """
-            Runs VoicePipe's voice activity detector over 20 ms frames (at 8 kHz, or 16 kHz for inputs of \
+            Runs VoicePipe's voice activity detector (Silero by default) over 20 ms frames (at 8 kHz, or 16 kHz for inputs of \
             16 kHz and above; other rates are resampled) and prints each speech segment as start and end \
             in seconds. With --json, prints exactly one JSON object: {"segments": [{"start": 0.52, \
             "end": 1.84}, ...]}.
@@ -28,6 +35,9 @@ struct VAD: ParsableCommand {
     @Option(help: "0 (conservative) to 1 (eager).")
     var sensitivity: Double = 0.5
 
+    @Option(help: "Detector: silero (accurate, default) or classic (cheaper, fooled by music and tones).")
+    var model: ModelArgument = .silero
+
     func run() throws {
         do {
             var clip = try WAVFile(path: input, channels: .downmix).clip
@@ -39,7 +49,8 @@ struct VAD: ParsableCommand {
                         .resample(clip.samples))
             }
             let detector = try VoiceActivityDetector(
-                configuration: .init(sampleRate: rate, frameDuration: .milliseconds20, sensitivity: sensitivity))
+                configuration: .init(
+                    sampleRate: rate, frameDuration: .milliseconds20, sensitivity: sensitivity, model: model.model))
             let segments = Self.segments(of: clip, detector: detector)
             if json {
                 let items = segments.map { "{\"start\": \(seconds($0.lowerBound, rate)), \"end\": \(seconds($0.upperBound, rate))}" }

@@ -14,20 +14,21 @@ import Darwin
 /// A streaming voice activity detector for telephone audio at 8 or 16 kHz.
 ///
 /// Feed consecutive frames of ``frameLength`` samples (10, 20 or 30 ms); each gets a speech probability
-/// and a decision. The detector analyses 10 ms hops over a 32 ms Hann window and works only in the
-/// telephone band (250-3500 Hz at either rate), so 8 kHz µ-law calls and 16 kHz resampled audio behave
-/// alike. Per hop it measures 12 band levels (mel-spaced, in dB) against a per-band noise floor tracked by
-/// **minimum statistics**: the lowest smoothed level of the last 1.6-2 s, raised by the gap between the
-/// mean and the minimum that the detector measures at init on its own white noise. That floor follows
-/// stationary noise, hum and DC offsets without labelled silence. The mean excess over the floors (less
-/// 3 dB per band) goes through a logistic to a probability, smoothed with a fast attack and a slower
-/// release so that word ends are not clipped.
+/// and a decision. Two models, chosen by ``Configuration/model``:
 ///
-/// This is the cheap, classic detector (energy against a tracked floor). It does not tell speech from
-/// other non-stationary sound: music, babble and DTMF tones read as speech (see BENCHMARKS.md).
+/// - **Silero** (default): Silero VAD's network run by ``SileroVAD`` on 32 ms chunks; each frame reports
+///   the newest chunk's probability, and speech lasts from the threshold until the probability falls 0.15
+///   below it. Accurate in noise and tells speech from music and tones.
+/// - **Classic**: 10 ms hops over a 32 ms Hann window in the telephone band (250-3500 Hz at either rate).
+///   12 mel-spaced band levels (dB) are measured against per-band noise floors tracked by **minimum
+///   statistics** (the lowest smoothed level of the last 1.6-2 s, raised by the gap between mean and
+///   minimum that the detector measures at init on its own white noise), which follow stationary noise,
+///   hum and DC offsets without labelled silence. The mean excess over the floors (less 3 dB per band)
+///   goes through a logistic and a fast-attack, slow-release smoother. About five times cheaper, but
+///   music, babble and DTMF tones read as speech (see BENCHMARKS.md).
 ///
-/// One knob, ``Configuration/sensitivity`` (0...1, default 0.5), moves the likelihood threshold: higher
-/// finds more speech (and more false alarms).
+/// One knob, ``Configuration/sensitivity`` (0...1, default 0.5): higher finds more speech (and more
+/// false alarms).
 ///
 /// - Important: Not thread-safe: one instance per stream, used from one thread at a time.
 /// - Note: ``process(_:)-(UnsafeBufferPointer<Float>)`` is real-time safe: no allocation, no locks.
@@ -42,20 +43,37 @@ public final class VoiceActivityDetector {
         case milliseconds30 = 30
     }
 
+    /// Which detector runs.
+    public enum Model: String, Sendable, CaseIterable {
+        /// Silero VAD (a small neural network, run by ``SileroVAD``): accurate in noise, music and tones;
+        /// about 1 ms of CPU per audio second; decides every 32 ms. The default.
+        case silero
+        /// The classic energy-over-noise-floor detector: about 0.2 ms per audio second, decides every
+        /// 10 ms, but takes music, babble and tones for speech.
+        case classic
+    }
+
     /// Detector settings.
     public struct Configuration: Sendable, Equatable {
         /// 8,000 or 16,000 Hz.
         public var sampleRate: Int
         /// The frame size of ``VoiceActivityDetector/process(_:)-(UnsafeBufferPointer<Float>)``.
         public var frameDuration: FrameDuration
-        /// 0 (conservative) ... 1 (eager); 0.5 by default.
+        /// 0 (conservative) ... 1 (eager); 0.5 by default. For Silero it sets the probability threshold
+        /// (0.8 − 0.6 × sensitivity: 0.5 at the default, Silero's own default).
         public var sensitivity: Double
+        /// The detector; Silero by default.
+        public var model: Model
 
         /// Creates a configuration.
-        public init(sampleRate: Int = 8000, frameDuration: FrameDuration = .milliseconds20, sensitivity: Double = 0.5) {
+        public init(
+            sampleRate: Int = 8000, frameDuration: FrameDuration = .milliseconds20, sensitivity: Double = 0.5,
+            model: Model = .silero
+        ) {
             self.sampleRate = sampleRate
             self.frameDuration = frameDuration
             self.sensitivity = sensitivity
+            self.model = model
         }
     }
 
@@ -63,7 +81,7 @@ public final class VoiceActivityDetector {
     public struct Decision: Sendable, Equatable {
         /// The smoothed speech probability, 0...1.
         public var probability: Float
-        /// `probability > 0.5`.
+        /// The decision (classic: `probability > 0.5`; Silero: the threshold with hysteresis).
         public var isSpeech: Bool
     }
 
@@ -117,6 +135,14 @@ public final class VoiceActivityDetector {
     var subwindowIndex = 0
     var hopsSeen = 0
     var smoothed: Float = 0
+
+    // Silero: samples gather into 32 ms chunks; each frame reports the newest chunk's probability.
+    let silero: SileroVAD?
+    let chunk: UnsafeMutablePointer<Float>
+    var chunkFill = 0
+    var latest: Float = 0
+    var speaking = false
+    let sileroThreshold: Float
     /// The last hop's mean excess of the band levels over their noise floors, in dB.
     public private(set) var lastExcess: Float = 0
     let threshold: Float
@@ -159,8 +185,11 @@ public final class VoiceActivityDetector {
         subwindowMinimum = .allocate(capacity: Self.bandCount)
         pastMinima = .allocate(capacity: Self.bandCount * Self.subwindows)
         threshold = Float(4 - 3 * configuration.sensitivity)
+        sileroThreshold = Float(0.8 - 0.6 * configuration.sensitivity)
+        silero = configuration.model == .silero ? try SileroVAD(sampleRate: rate) : nil
+        chunk = .allocate(capacity: silero?.chunk ?? 1)
         reset()
-        calibrate()
+        if silero == nil { calibrate() }
         reset()
     }
 
@@ -192,6 +221,7 @@ public final class VoiceActivityDetector {
         smoothedEnergy.deallocate()
         minimumBias.deallocate()
         calibration.deallocate()
+        chunk.deallocate()
         subwindowMinimum.deallocate()
         pastMinima.deallocate()
     }
@@ -207,6 +237,10 @@ public final class VoiceActivityDetector {
         subwindowIndex = 0
         hopsSeen = 0
         smoothed = 0
+        silero?.reset()
+        chunkFill = 0
+        latest = 0
+        speaking = false
 
     }
 
@@ -217,6 +251,9 @@ public final class VoiceActivityDetector {
     /// - Complexity: One 32 ms FFT per 10 ms. Real-time safe.
     public func process(_ frame: UnsafeBufferPointer<Float>) -> Decision {
         precondition(frame.count == frameLength, "VoiceActivityDetector: frame of \(frame.count) samples, expected \(frameLength)")
+        if let silero {
+            return sileroDecision(after: frame.baseAddress!, count: frame.count, model: silero)
+        }
         var sum: Float = 0
         var hops = 0
         var offset = 0
@@ -232,6 +269,11 @@ public final class VoiceActivityDetector {
     /// Classifies one frame of 16-bit samples. See ``process(_:)-(UnsafeBufferPointer<Float>)``.
     public func process(_ frame: UnsafeBufferPointer<Int16>) -> Decision {
         precondition(frame.count == frameLength, "VoiceActivityDetector: frame of \(frame.count) samples, expected \(frameLength)")
+        if let silero {
+            for i in 0..<frame.count { real[i % window] = Float(frame[i]) * (1 / 32768) }
+            // Frames are at most 30 ms (480 samples at 16 kHz) and the window 32 ms: they fit in `real`.
+            return sileroDecision(after: real, count: frame.count, model: silero)
+        }
         // Convert through the FFT's imaginary buffer, free between hops.
         var sum: Float = 0
         var hops = 0
@@ -244,6 +286,25 @@ public final class VoiceActivityDetector {
         }
         let probability = sum / Float(hops)
         return Decision(probability: probability, isSpeech: probability > 0.5)
+    }
+
+    /// Silero: adds the frame to the chunk being gathered, runs the model on each full chunk, and decides
+    /// on the newest probability with hysteresis (speech starts at the threshold and lasts until the
+    /// probability falls 0.15 below it, as Silero's own iterator does).
+    private func sileroDecision(after samples: UnsafePointer<Float>, count: Int, model: SileroVAD) -> Decision {
+        var offset = 0
+        while offset < count {
+            let take = Swift.min(count - offset, model.chunk - chunkFill)
+            (chunk + chunkFill).update(from: samples + offset, count: take)
+            chunkFill += take
+            offset += take
+            if chunkFill == model.chunk {
+                latest = model.process(chunk)
+                chunkFill = 0
+            }
+        }
+        speaking = speaking ? latest >= sileroThreshold - 0.15 : latest >= sileroThreshold
+        return Decision(probability: latest, isSpeech: speaking)
     }
 
     /// One 10 ms hop: returns the smoothed probability after it.
