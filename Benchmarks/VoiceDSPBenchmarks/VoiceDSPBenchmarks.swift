@@ -191,11 +191,14 @@ func vadBenchmarks() {
         state = state &* 1_664_525 &+ 1_013_904_223
         second[i] = Float(0.3 * sin(Double(i) * 0.2)) + Float(Int32(bitPattern: state)) / Float(Int32.max) * 0.01
     }
-    let detector = try! VoiceActivityDetector(configuration: .init(sampleRate: 8000, frameDuration: .milliseconds20))
-    Benchmark("VoiceActivityDetector 1 s at 8 kHz, 20 ms frames", configuration: config) { benchmark in
-        for _ in benchmark.scaledIterations {
-            for start in stride(from: 0, to: 8000, by: 160) {
-                blackHole(detector.process(UnsafeBufferPointer(rebasing: second[start..<(start + 160)])))
+    for model in VoiceActivityDetector.Model.allCases {
+        let detector = try! VoiceActivityDetector(
+            configuration: .init(sampleRate: 8000, frameDuration: .milliseconds20, model: model))
+        Benchmark("VoiceActivityDetector \(model) 1 s at 8 kHz, 20 ms frames", configuration: config) { benchmark in
+            for _ in benchmark.scaledIterations {
+                for start in stride(from: 0, to: 8000, by: 160) {
+                    blackHole(detector.process(UnsafeBufferPointer(rebasing: second[start..<(start + 160)])))
+                }
             }
         }
     }
