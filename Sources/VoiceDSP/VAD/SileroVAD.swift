@@ -60,6 +60,7 @@ public final class SileroVAD {
     private let layers: [UnsafeMutablePointer<Float>]
     private let column: UnsafeMutablePointer<Float>
     private let gates: UnsafeMutablePointer<Float>
+    private let hiddenProducts: UnsafeMutablePointer<Float>
 
     /// Creates the model for a sample rate.
     ///
@@ -106,7 +107,9 @@ public final class SileroVAD {
         spectrum = .allocate(capacity: 2 * bins * Self.frames)
         layers = [128 * 4, 64 * 2, 64, 128].map { UnsafeMutablePointer<Float>.allocate(capacity: $0) }
         column = .allocate(capacity: 128 * 3 + 8)
-        gates = .allocate(capacity: 4 * Self.hidden)
+        // Also the product buffer of the STFT (2 × 129 rows at 16 kHz) and the encoder layers.
+        gates = .allocate(capacity: Swift.max(4 * Self.hidden, 2 * bins))
+        hiddenProducts = .allocate(capacity: 4 * Self.hidden)
         reset()
     }
 
@@ -119,6 +122,7 @@ public final class SileroVAD {
         for layer in layers { layer.deallocate() }
         column.deallocate()
         gates.deallocate()
+        hiddenProducts.deallocate()
     }
 
     /// Zero state and context, as at the start of a stream.
@@ -143,10 +147,10 @@ public final class SileroVAD {
         // laid out [bin][frame].
         let magnitudes = spectrum
         for t in 0..<Self.frames {
-            let window = padded + t * stride
+            Self.multiply(basis, rows: 2 * bins, columns: kernel, by: padded + t * stride, into: gates)
             for f in 0..<bins {
-                let re = Self.dot(basis + f * kernel, window, kernel)
-                let im = Self.dot(basis + (bins + f) * kernel, window, kernel)
+                let re = gates[f]
+                let im = gates[bins + f]
                 magnitudes[f * Self.frames + t] = (re * re + im * im).squareRoot()
             }
         }
@@ -159,15 +163,19 @@ public final class SileroVAD {
             let output = layers[index]
             for t in 0..<outputSteps {
                 // The receptive field of step t as one contiguous column [channel][tap].
+                let centre = t * shape.stride
+                let hasLeft = centre >= 1
+                let hasRight = centre + 1 < steps
                 for i in 0..<shape.input {
-                    for k in 0..<3 {
-                        let source = t * shape.stride + k - 1
-                        column[i * 3 + k] = (0..<steps).contains(source) ? input[i * steps + source] : 0
-                    }
+                    let row = input + i * steps + centre
+                    column[i * 3] = hasLeft ? row[-1] : 0
+                    column[i * 3 + 1] = row[0]
+                    column[i * 3 + 2] = hasRight ? row[1] : 0
                 }
+                Self.multiply(
+                    encoderWeights[index], rows: shape.output, columns: shape.input * 3, by: column, into: gates)
                 for o in 0..<shape.output {
-                    let sum = encoderBiases[index][o] + Self.dot(encoderWeights[index] + o * shape.input * 3, column, shape.input * 3)
-                    output[o * outputSteps + t] = Swift.max(0, sum)
+                    output[o * outputSteps + t] = Swift.max(0, encoderBiases[index][o] + gates[o])
                 }
             }
             input = UnsafePointer(output)
@@ -176,9 +184,9 @@ public final class SileroVAD {
 
         // One LSTM step, gates in the order i, f, g, o.
         let n = Self.hidden
-        for g in 0..<(4 * n) {
-            gates[g] = lstmBias[g] + Self.dot(inputWeights + g * n, input, n) + Self.dot(hiddenWeights + g * n, h, n)
-        }
+        Self.multiply(inputWeights, rows: 4 * n, columns: n, by: input, into: gates)
+        Self.multiply(hiddenWeights, rows: 4 * n, columns: n, by: h, into: hiddenProducts)
+        for g in 0..<(4 * n) { gates[g] += lstmBias[g] + hiddenProducts[g] }
         var logit = decoderBias
         for j in 0..<n {
             let inputGate = Self.sigmoid(gates[j])
@@ -194,6 +202,63 @@ public final class SileroVAD {
 
     @inline(__always)
     static func sigmoid(_ x: Float) -> Float { 1 / (1 + expf(-x)) }
+
+    /// `output[r] = Σ_j matrix[r][j] · vector[j]` for a row-major `rows × columns` matrix: four rows at a
+    /// time, so each load of the vector serves four rows.
+    static func multiply(
+        _ matrix: UnsafePointer<Float>, rows: Int, columns: Int, by vector: UnsafePointer<Float>,
+        into output: UnsafeMutablePointer<Float>
+    ) {
+        let x = UnsafeRawPointer(vector)
+        let whole = columns / 8 * 8
+        var r = 0
+        while r + 4 <= rows {
+            let w0 = UnsafeRawPointer(matrix + r * columns)
+            let w1 = UnsafeRawPointer(matrix + (r + 1) * columns)
+            let w2 = UnsafeRawPointer(matrix + (r + 2) * columns)
+            let w3 = UnsafeRawPointer(matrix + (r + 3) * columns)
+            var a0 = SIMD8<Float>()
+            var a1 = SIMD8<Float>()
+            var a2 = SIMD8<Float>()
+            var a3 = SIMD8<Float>()
+            var j = 0
+            while j < whole {
+                let v = x.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self)
+                a0 += w0.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self) * v
+                a1 += w1.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self) * v
+                a2 += w2.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self) * v
+                a3 += w3.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self) * v
+                j += 8
+            }
+            var s0 = horizontalSum(a0)
+            var s1 = horizontalSum(a1)
+            var s2 = horizontalSum(a2)
+            var s3 = horizontalSum(a3)
+            while j < columns {
+                let v = vector[j]
+                s0 += matrix[r * columns + j] * v
+                s1 += matrix[(r + 1) * columns + j] * v
+                s2 += matrix[(r + 2) * columns + j] * v
+                s3 += matrix[(r + 3) * columns + j] * v
+                j += 1
+            }
+            output[r] = s0
+            output[r + 1] = s1
+            output[r + 2] = s2
+            output[r + 3] = s3
+            r += 4
+        }
+        while r < rows {
+            output[r] = dot(matrix + r * columns, vector, columns)
+            r += 1
+        }
+    }
+
+    @inline(__always)
+    static func horizontalSum(_ v: SIMD8<Float>) -> Float {
+        let half = v.lowHalf + v.highHalf
+        return (half[0] + half[2]) + (half[1] + half[3])
+    }
 
     /// Σ a[i]·b[i], 8 lanes at a time.
     @inline(__always)
