@@ -6,20 +6,6 @@
 import ArgumentParser
 import VoiceDSP
 
-/// The `--encoding` values, spelled as on the command line.
-enum AudioEncodingArgument: String, CaseIterable {
-    case pcm16, float32, mulaw, alaw
-
-    var encoding: AudioEncoding {
-        switch self {
-        case .pcm16: .pcm16
-        case .float32: .float32
-        case .mulaw: .muLaw
-        case .alaw: .aLaw
-        }
-    }
-}
-
 /// The `--resampler` values.
 enum ResamplerArgument: String, CaseIterable, ExpressibleByArgument {
     case auto, native, libsamplerate
@@ -31,13 +17,6 @@ enum ResamplerArgument: String, CaseIterable, ExpressibleByArgument {
         case .libsamplerate: .libsamplerate(quality == .telephony ? .sincFastest : .sincBest)
         }
     }
-}
-
-/// The `--quality` values.
-enum QualityArgument: String, CaseIterable, ExpressibleByArgument {
-    case telephony, high
-
-    var quality: Resampler.Quality { self == .telephony ? .telephony : .high }
 }
 
 /// `voicepipe convert IN.wav OUT.wav [--encoding E] [--rate HZ] [--resampler R] [--quality Q] [--downmix]`.
@@ -59,7 +38,7 @@ struct Convert: ParsableCommand {
     var output: String
 
     @Option(help: "Output encoding: pcm16, float32, mulaw or alaw (default: the input's encoding).")
-    var encoding: AudioEncodingArgument?
+    var encoding: AudioEncoding?
 
     @Option(help: "Output sample rate in Hz (default: the input's).")
     var rate: Int?
@@ -68,7 +47,7 @@ struct Convert: ParsableCommand {
     var resampler: ResamplerArgument = .auto
 
     @Option(help: "Resampling quality: telephony (lowest latency) or high.")
-    var quality: QualityArgument = .high
+    var quality: Resampler.Quality = .high
 
     @Flag(help: "Average multi-channel input into mono instead of refusing it.")
     var downmix = false
@@ -79,11 +58,11 @@ struct Convert: ParsableCommand {
             var clip = file.clip
             if let rate, rate != clip.sampleRate {
                 let converter = try Resampler(
-                    inputRate: clip.sampleRate, outputRate: rate, quality: quality.quality,
-                    backend: resampler.backend(quality: quality.quality))
+                    inputRate: clip.sampleRate, outputRate: rate, quality: quality,
+                    backend: resampler.backend(quality: quality))
                 clip = AudioClip(sampleRate: rate, samples: converter.resample(clip.samples))
             }
-            try WAVFile.write(clip, encoding: encoding?.encoding ?? file.encoding, to: output)
+            try WAVFile.write(clip, encoding: encoding ?? file.encoding, to: output)
         } catch let error as WAVError {
             printError(error.description)
             throw ExitCode(1)

@@ -6,13 +6,6 @@
 import ArgumentParser
 import VoiceDSP
 
-/// The `--model` values.
-enum ModelArgument: String, CaseIterable, ExpressibleByArgument {
-    case silero, classic
-
-    var model: VoiceActivityDetector.Model { self == .silero ? .silero : .classic }
-}
-
 /// `voicepipe vad IN.wav [--json] [--sensitivity S] [--model M]`: prints the speech segments found.
 struct VAD: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -36,7 +29,7 @@ struct VAD: ParsableCommand {
     var sensitivity: Double = 0.5
 
     @Option(help: "Detector: silero (accurate, default) or classic (cheaper, fooled by music and tones).")
-    var model: ModelArgument = .silero
+    var model: VoiceActivityDetector.Model = .silero
 
     func run() throws {
         do {
@@ -50,7 +43,7 @@ struct VAD: ParsableCommand {
             }
             let detector = try VoiceActivityDetector(
                 configuration: .init(
-                    sampleRate: rate, frameDuration: .milliseconds20, sensitivity: sensitivity, model: model.model))
+                    sampleRate: rate, frameDuration: .milliseconds20, sensitivity: sensitivity, model: model))
             let segments = Self.segments(of: clip, detector: detector)
             if json {
                 let items = segments.map { "{\"start\": \(seconds($0.lowerBound, rate)), \"end\": \(seconds($0.upperBound, rate))}" }

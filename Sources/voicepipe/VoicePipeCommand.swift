@@ -3,7 +3,8 @@
 // SPDX-License-Identifier: Apache-2.0
 //===----------------------------------------------------------------------===//
 
-import ArgumentParser
+public import ArgumentParser
+import VoiceDSP
 
 #if canImport(Glibc)
 import Glibc
@@ -27,4 +28,7 @@ func printError(_ message: String) {
     _ = line.withUnsafeBytes { write(STDERR_FILENO, $0.baseAddress, $0.count) }
 }
 
-extension AudioEncodingArgument: ExpressibleByArgument {}
+// VoiceDSP's option enums are spelled on the command line by their raw values.
+extension AudioEncoding: ExpressibleByArgument {}
+extension Resampler.Quality: ExpressibleByArgument {}
+extension VoiceActivityDetector.Model: ExpressibleByArgument {}
