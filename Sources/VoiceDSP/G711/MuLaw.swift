@@ -135,3 +135,16 @@ public enum MuLaw {
         }
     }
 }
+
+extension MuLaw {
+    /// Decodes µ-law bytes straight to Float32 samples (the 16-bit values scaled by 1/32768).
+    ///
+    /// - Precondition: `output.count >= input.count`.
+    /// - Complexity: O(n). Real-time safe.
+    @inlinable
+    public static func decode(_ input: UnsafeBufferPointer<UInt8>, into output: UnsafeMutableBufferPointer<Float>) {
+        precondition(output.count >= input.count)
+        for i in 0..<input.count { output[i] = Float(decode(input[i])) * (1 / 32768) }
+    }
+}
+
