@@ -27,6 +27,7 @@ let benchmarks: @Sendable () -> Void = {
     ringBufferBenchmarks()
     resamplerBenchmarks()
     vadBenchmarks()
+    budgetBenchmarks()
 }
 
 /// G.711 over `samples` samples: `samples` bytes of codes and `2 * samples` bytes of PCM.
@@ -202,4 +203,88 @@ func vadBenchmarks() {
             }
         }
     }
+}
+
+/// The per-call budget: a whole simulated call's worth of frames through both chains, and each stage alone.
+func budgetBenchmarks() {
+    let frames = 50  // one second of call per iteration
+    let config = Benchmark.Configuration(
+        metrics: [.wallClock, .mallocCountTotal], timeUnits: .microseconds, warmupIterations: 5, maxDuration: .seconds(2))
+    // The caller: the bundled-speech-like signal as µ-law frames; the agent: 24 kHz audio.
+    var ulaw = [[UInt8]]()
+    for n in 0..<frames {
+        ulaw.append((0..<160).map { i in MuLaw.encode(Int16(6000 * sin(Double(n * 160 + i) * 0.07))) })
+    }
+    let agent = UnsafeMutableBufferPointer<Float>.allocate(capacity: 480)
+    for i in 0..<480 { agent[i] = Float(0.3 * sin(Double(i) * 0.05)) }
+
+    for model in VoiceActivityDetector.Model.allCases {
+        let inbound = try! InboundChain(configuration: .init(voiceActivity: .init(model: model)))
+        let outbound = try! OutboundChain(inputRate: 24000)
+        let clock = Clock()
+        Benchmark("budget: 50 frame pairs (1 s of call), inbound 8k->16k + \(model) VAD, outbound 24k->8k", configuration: config) {
+            benchmark in
+            for _ in benchmark.scaledIterations {
+                for n in 0..<frames {
+                    clock.sequence += 1
+                    clock.time += 20
+                    ulaw[n].withUnsafeBytes { _ = inbound.receive(sequence: clock.sequence, payload: $0, arrival: clock.time) }
+                    blackHole(inbound.tick(at: clock.time + 40).audio.count)
+                    outbound.push(UnsafeBufferPointer(agent)) { blackHole($0[0]) }
+                }
+            }
+        }
+    }
+
+    // Stages, one 20 ms frame each.
+    let stage = Benchmark.Configuration(
+        metrics: [.wallClock, .mallocCountTotal], timeUnits: .nanoseconds, scalingFactor: .kilo, maxDuration: .seconds(1))
+    let codes = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: 160)
+    for i in 0..<160 { codes[i] = ulaw[0][i] }
+    let pcm8 = UnsafeMutableBufferPointer<Float>.allocate(capacity: 160)
+    let pcm16 = UnsafeMutableBufferPointer<Int16>.allocate(capacity: 160)
+    let out = UnsafeMutableBufferPointer<Float>.allocate(capacity: 1024)
+    let buffer = JitterBuffer()
+    let jitterClock = Clock()
+    let jitterOut = UnsafeMutableRawBufferPointer.allocate(byteCount: 160, alignment: 16)
+    Benchmark("stage: jitter buffer insert + pop", configuration: stage) { benchmark in
+        for _ in benchmark.scaledIterations {
+            jitterClock.sequence += 1
+            jitterClock.time += 20
+            _ = buffer.insert(sequence: jitterClock.sequence, payload: UnsafeRawBufferPointer(codes), arrival: jitterClock.time)
+            blackHole(buffer.pop(into: jitterOut, at: jitterClock.time + 40))
+        }
+    }
+    Benchmark("stage: mu-law decode to Float, 160", configuration: stage) { benchmark in
+        for _ in benchmark.scaledIterations {
+            MuLaw.decode(UnsafeBufferPointer(codes), into: pcm8)
+            blackHole(pcm8[0])
+        }
+    }
+    let up = try! Resampler(inputRate: 8000, outputRate: 16000)
+    Benchmark("stage: resample 8k->16k, 160 in", configuration: stage) { benchmark in
+        for _ in benchmark.scaledIterations { blackHole(up.process(UnsafeBufferPointer(pcm8), into: out)) }
+    }
+    let down = try! Resampler(inputRate: 24000, outputRate: 8000)
+    Benchmark("stage: resample 24k->8k, 480 in", configuration: stage) { benchmark in
+        for _ in benchmark.scaledIterations { blackHole(down.process(UnsafeBufferPointer(agent), into: out)) }
+    }
+    for model in VoiceActivityDetector.Model.allCases {
+        let detector = try! VoiceActivityDetector(configuration: .init(model: model))
+        Benchmark("stage: VAD \(model), 160 at 8 kHz", configuration: stage) { benchmark in
+            for _ in benchmark.scaledIterations { blackHole(detector.process(UnsafeBufferPointer(pcm8))) }
+        }
+    }
+    Benchmark("stage: mu-law encode, 160", configuration: stage) { benchmark in
+        for _ in benchmark.scaledIterations {
+            MuLaw.encode(UnsafeBufferPointer(pcm16), into: codes)
+            blackHole(codes[0])
+        }
+    }
+}
+
+/// A mutable clock shared by a benchmark's runs.
+final class Clock {
+    var sequence = 0
+    var time = 0.0
 }
