@@ -91,7 +91,7 @@ struct NetworkTrace {
                 next += 1
             }
             switch out.withUnsafeMutableBytes({ buffer.pop(into: $0, at: clock) }) {
-            case .frame(let sequence):
+            case .frame(let sequence, _):
                 delays.append(clock - arrivals[sequence]!)
                 played += 1
             case .conceal:
@@ -131,16 +131,16 @@ struct JitterBufferTests {
         #expect(insert(3, 70) == .accepted)
         #expect(insert(2, 71) == .accepted)  // reordered
         #expect(insert(2, 72) == .duplicate)
-        #expect(pop(70) == .frame(sequence: 1))
+        #expect(pop(70) == .frame(sequence: 1, bytes: 160))
         #expect(out[0] == 1)
-        #expect(pop(90) == .frame(sequence: 2))
+        #expect(pop(90) == .frame(sequence: 2, bytes: 160))
         #expect(out[0] == 2)
         #expect(insert(2, 95) == .duplicate)  // already played
-        #expect(pop(110) == .frame(sequence: 3))
+        #expect(pop(110) == .frame(sequence: 3, bytes: 160))
         #expect(insert(5, 115) == .accepted)
         #expect(pop(130) == .conceal(sequence: 4))  // 4 has not arrived at its time
         #expect(insert(4, 135) == .late)
-        #expect(pop(150) == .frame(sequence: 5))
+        #expect(pop(150) == .frame(sequence: 5, bytes: 160))
         #expect(insert(100, 155) == .overflow)
         let stats = buffer.statistics
         #expect(stats.played == 4)

@@ -132,3 +132,33 @@ struct OpusTests {
         #expect(OpusError.invalidPacket.description == "opus: corrupted stream")
     }
 }
+
+@Suite("OpusJitterDecoder")
+struct OpusJitterDecoderTests {
+    @Test("lost packets are rebuilt from FEC when the next packet is buffered, concealed otherwise")
+    func lossHandling() throws {
+        let rate = 16000
+        let frames = Array(try OpusTests.speechFrames(rate: rate)[50..<250])
+        let encoder = try OpusEncoder(sampleRate: rate, bitrate: 32000, forwardErrorCorrection: true, expectedPacketLossPercentage: 10)
+        let packets = try OpusTests.encode(frames, with: encoder)
+        let decoder = try OpusJitterDecoder(sampleRate: rate)
+        let lost: Set<Int> = [30, 60, 61, 120]
+        var out = [Int16](repeating: 0, count: 320)
+        var sources: [OpusJitterDecoder.Source] = []
+        for tick in 0..<(packets.count + 6) {
+            let now = Double(tick) * 20
+            // Packet n arrives at n × 20 + 60 ms: the one after a lost packet is buffered by its turn.
+            let arriving = tick - 3
+            if arriving >= 0 && arriving < packets.count && !lost.contains(arriving) {
+                packets[arriving].withUnsafeBytes { _ = decoder.receive(sequence: arriving, packet: $0, arrival: now) }
+            }
+            sources.append(out.withUnsafeMutableBufferPointer { decoder.tick(at: now, into: $0) })
+        }
+        let recovered = Set(sources.compactMap { if case .recovered(let s) = $0 { s } else { nil } })
+        let concealed = Set(sources.compactMap { if case .concealed(let s) = $0 { s } else { nil } }.filter { $0 < packets.count })
+        // 60's successor 61 is lost too: 60 is concealed; 61 is rebuilt from 62; 30 and 120 from their successors.
+        #expect(recovered == [30, 61, 120])
+        #expect(concealed == [60])
+        #expect(decoder.jitterBuffer.statistics.lost >= lost.count)
+    }
+}

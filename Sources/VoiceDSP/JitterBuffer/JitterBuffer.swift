@@ -25,7 +25,8 @@
 public final class JitterBuffer {
     /// Settings.
     public struct Configuration: Sendable, Equatable {
-        /// Bytes per frame (160 for 20 ms of µ-law at 8 kHz).
+        /// Bytes per frame (160 for 20 ms of µ-law at 8 kHz), or the largest payload for variable-size
+        /// frames such as Opus packets (up to 1,275 bytes).
         public var frameBytes: Int
         /// Milliseconds of audio per frame.
         public var frameMilliseconds: Double
@@ -71,8 +72,8 @@ public final class JitterBuffer {
 
     /// What ``pop(into:at:)`` produced.
     public enum Output: Sendable, Equatable {
-        /// A frame was written to the output buffer; its sequence number.
-        case frame(sequence: Int)
+        /// A frame was written to the output buffer: its sequence number and length in bytes.
+        case frame(sequence: Int, bytes: Int)
         /// The frame with this sequence number is missing (lost or late): conceal it.
         case conceal(sequence: Int)
         /// The buffer is filling up to its target delay (at the start, after running dry, or to grow the
@@ -116,6 +117,7 @@ public final class JitterBuffer {
     private let slots: UnsafeMutableRawPointer
     private let present: UnsafeMutablePointer<Bool>
     private let sequences: UnsafeMutablePointer<Int>
+    private let lengths: UnsafeMutablePointer<Int>
     private let transits: UnsafeMutablePointer<Double>
     /// The window's transit times, sorted.
     private let sorted: UnsafeMutablePointer<Double>
@@ -133,6 +135,7 @@ public final class JitterBuffer {
         slots = .allocate(byteCount: configuration.frameBytes * configuration.capacity, alignment: 16)
         present = .allocate(capacity: configuration.capacity)
         sequences = .allocate(capacity: configuration.capacity)
+        lengths = .allocate(capacity: configuration.capacity)
         transits = .allocate(capacity: configuration.window)
         sorted = .allocate(capacity: configuration.window)
         reset()
@@ -142,6 +145,7 @@ public final class JitterBuffer {
         slots.deallocate()
         present.deallocate()
         sequences.deallocate()
+        lengths.deallocate()
         transits.deallocate()
         sorted.deallocate()
     }
@@ -150,6 +154,7 @@ public final class JitterBuffer {
     public func reset() {
         present.initialize(repeating: false, count: configuration.capacity)
         sequences.initialize(repeating: 0, count: configuration.capacity)
+        lengths.initialize(repeating: 0, count: configuration.capacity)
         transits.initialize(repeating: 0, count: configuration.window)
         sorted.initialize(repeating: 0, count: configuration.window)
         transitCount = 0
@@ -166,13 +171,16 @@ public final class JitterBuffer {
     ///
     /// - Parameters:
     ///   - sequence: The frame's sequence number (consecutive frames differ by 1).
-    ///   - payload: Exactly ``Configuration/frameBytes`` bytes; copied.
+    ///   - payload: At most ``Configuration/frameBytes`` bytes (exactly that many for fixed-size frames);
+    ///     copied.
     ///   - arrival: The arrival time in milliseconds on any steady clock (the same clock as `pop`'s).
     /// - Returns: What became of the frame.
     /// - Complexity: O(window) (one insertion into the sorted jitter window); no allocation.
     @discardableResult
     public func insert(sequence: Int, payload: UnsafeRawBufferPointer, arrival: Double) -> InsertResult {
-        precondition(payload.count == configuration.frameBytes, "JitterBuffer: frame of \(payload.count) bytes")
+        precondition(
+            (1...configuration.frameBytes).contains(payload.count),
+            "JitterBuffer: frame of \(payload.count) bytes, at most \(configuration.frameBytes)")
         statistics.received += 1
         let outOfOrder = sequence < highestSeen
         // Jitter: the spread of transit times (arrival minus the frame's nominal send time), from frames
@@ -207,6 +215,7 @@ public final class JitterBuffer {
         (slots + slot * configuration.frameBytes).copyMemory(from: payload.baseAddress!, byteCount: payload.count)
         present[slot] = true
         sequences[slot] = sequence
+        lengths[slot] = payload.count
         highestSeen = Swift.max(highestSeen, sequence)
         if outOfOrder { statistics.reordered += 1 }
         addTransit(transit)
@@ -250,13 +259,30 @@ public final class JitterBuffer {
         nextToPlay = next + 1
         if present[slot] && sequences[slot] == next {
             present[slot] = false
-            output.baseAddress!.copyMemory(from: slots + slot * configuration.frameBytes, byteCount: configuration.frameBytes)
+            output.baseAddress!.copyMemory(from: slots + slot * configuration.frameBytes, byteCount: lengths[slot])
             statistics.played += 1
-            return .frame(sequence: next)
+            return .frame(sequence: next, bytes: lengths[slot])
         }
         statistics.concealed += 1
         return .conceal(sequence: next)
     }
+
+    /// Copies a buffered frame without removing it (to rebuild a lost frame from the FEC data of the one
+    /// after it).
+    ///
+    /// - Parameters:
+    ///   - sequence: The frame wanted.
+    ///   - output: Receives the frame.
+    /// - Returns: The frame's length, or nil if it is not buffered.
+    public func peek(sequence: Int, into output: UnsafeMutableRawBufferPointer) -> Int? {
+        let slot = slotIndex(sequence)
+        guard present[slot] && sequences[slot] == sequence, output.count >= lengths[slot] else { return nil }
+        output.baseAddress!.copyMemory(from: slots + slot * configuration.frameBytes, byteCount: lengths[slot])
+        return lengths[slot]
+    }
+
+    /// The sequence number of the frame the next ``pop(into:at:)`` plays, once known.
+    public var nextSequence: Int? { nextToPlay }
 
     private func slotIndex(_ sequence: Int) -> Int {
         ((sequence % configuration.capacity) + configuration.capacity) % configuration.capacity

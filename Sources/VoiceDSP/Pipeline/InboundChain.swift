@@ -156,7 +156,7 @@ public final class InboundChain {
     public func tick(at time: Double) -> Tick {
         let source: Source
         switch jitterBuffer.pop(into: codes, at: time) {
-        case .frame(let sequence):
+        case .frame(let sequence, _):
             MuLaw.decode(UnsafeBufferPointer(start: codes.baseAddress!.assumingMemoryBound(to: UInt8.self), count: Self.frame), into: pcm)
             lastFrame.baseAddress!.update(from: pcm.baseAddress!, count: Self.frame)
             repeats = 0
