@@ -34,10 +34,7 @@ struct ResamplerGoldenVectorTests {
     }()
 
     static func floats(_ name: String) throws -> [Float] {
-        let bytes = try TestVectors.bytes("resampling/\(name)")
-        return stride(from: 0, to: bytes.count, by: 4).map {
-            Float(bitPattern: UInt32(bytes[$0]) | UInt32(bytes[$0 + 1]) << 8 | UInt32(bytes[$0 + 2]) << 16 | UInt32(bytes[$0 + 3]) << 24)
-        }
+        try TestVectors.floatLittleEndian("resampling/\(name)")
     }
 
     /// RMS(ours − reference) / RMS(reference) in dB, over the overlap less 50 ms at each end.

@@ -14,10 +14,7 @@ import VoicePipeTestSupport
 @Suite("Silero VAD port against onnxruntime golden vectors")
 struct SileroVADTests {
     static func floats(_ name: String) throws -> [Float] {
-        let bytes = try TestVectors.bytes("silero/\(name)")
-        return stride(from: 0, to: bytes.count, by: 4).map {
-            Float(bitPattern: UInt32(bytes[$0]) | UInt32(bytes[$0 + 1]) << 8 | UInt32(bytes[$0 + 2]) << 16 | UInt32(bytes[$0 + 3]) << 24)
-        }
+        try TestVectors.floatLittleEndian("silero/\(name)")
     }
 
     static func run(_ samples: [Float], rate: Int) -> [Float] {

@@ -30,6 +30,16 @@ public enum TestVectors {
     }
 }
 
+extension TestVectors {
+    /// The little-endian Float32 values of `TestVectors/<relativePath>`.
+    public static func floatLittleEndian(_ relativePath: String) throws -> [Float] {
+        let raw = try bytes(relativePath)
+        return stride(from: 0, to: raw.count - 3, by: 4).map {
+            Float(bitPattern: UInt32(raw[$0]) | UInt32(raw[$0 + 1]) << 8 | UInt32(raw[$0 + 2]) << 16 | UInt32(raw[$0 + 3]) << 24)
+        }
+    }
+}
+
 /// A small deterministic pseudo-random generator (SplitMix64) so that failures reproduce.
 public struct SplitMix64: RandomNumberGenerator, Sendable {
     private var state: UInt64
