@@ -3,7 +3,7 @@
 #   ./dev.sh demo            the main job: round-trip bundled speech through G.711, print the SNR
 #   ./dev.sh test            every test: unit, golden-vector and CLI tests, then the ring buffer under TSan
 #   ./dev.sh bench           the benchmarks (release build, ordo-one/benchmark)
-#   ./dev.sh fuzz [SECONDS]  fuzz the WAV parser with libFuzzer (default 60 s)
+#   ./dev.sh fuzz [SECONDS]  fuzz the WAV parser and the Media Streams reader with libFuzzer (default 60 s each)
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -52,7 +52,7 @@ bench)
     ;;
 fuzz)
     ensure_packages
-    bash Fuzz/fuzz-wav.sh "${2:-60}"
+    bash Fuzz/fuzz.sh all "${2:-60}"
     ;;
 *)
     sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'

@@ -47,8 +47,8 @@ public struct Call: Sendable, Hashable, Decodable {
 public struct CreateCall: Sendable {
     /// Where Twilio gets the call's instructions.
     public enum Instructions: Sendable {
-        /// A TwiML URL, requested with `method` (POST by default).
-        case url(String, method: String = "POST")
+        /// A TwiML URL, requested with `method` (Twilio's default, POST, when `nil`).
+        case url(String, method: String? = nil)
         /// TwiML itself (up to 4,000 characters).
         case twiml(String)
         /// A TwiML application (`AP…`).
@@ -91,20 +91,22 @@ public struct CreateCall: Sendable {
         self.additionalFields = additionalFields
     }
 
-    /// The form fields, in Twilio's names.
+    /// The form fields, in Twilio's names and in the order Twilio's Python SDK sends them.
     public var formFields: [(String, String)] {
         var fields: [(String, String)] = [("To", to), ("From", from)]
-        switch instructions {
-        case .url(let url, let method): fields += [("Url", url), ("Method", method)]
-        case .twiml(let twiml): fields.append(("Twiml", twiml))
-        case .application(let sid): fields.append(("ApplicationSid", sid))
-        }
+        if case .url(_, let method?) = instructions { fields.append(("Method", method)) }
         if let statusCallback { fields.append(("StatusCallback", statusCallback)) }
         fields += statusCallbackEvents.map { ("StatusCallbackEvent", $0) }
         if let statusCallbackMethod { fields.append(("StatusCallbackMethod", statusCallbackMethod)) }
         if let timeout { fields.append(("Timeout", String(timeout))) }
+        fields += additionalFields
         if let timeLimit { fields.append(("TimeLimit", String(timeLimit))) }
-        return fields + additionalFields
+        switch instructions {
+        case .url(let url, _): fields.append(("Url", url))
+        case .twiml(let twiml): fields.append(("Twiml", twiml))
+        case .application(let sid): fields.append(("ApplicationSid", sid))
+        }
+        return fields
     }
 }
 
@@ -121,9 +123,9 @@ public struct UpdateCall: Sendable {
     /// Cancel a call that is queued or ringing (`Status=canceled`); no effect once answered.
     public static let cancel = UpdateCall(formFields: [("Status", "canceled")])
 
-    /// Redirect the call to new TwiML at `url`.
-    public static func redirect(to url: String, method: String = "POST") -> UpdateCall {
-        UpdateCall(formFields: [("Url", url), ("Method", method)])
+    /// Redirect the call to new TwiML at `url` (requested with `method`; Twilio's default is POST).
+    public static func redirect(to url: String, method: String? = nil) -> UpdateCall {
+        UpdateCall(formFields: [("Url", url)] + (method.map { [("Method", $0)] } ?? []))
     }
 
     /// Replace the call's instructions with `twiml`.

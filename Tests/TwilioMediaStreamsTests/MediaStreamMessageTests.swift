@@ -247,7 +247,7 @@ struct MediaStreamMessageTests {
             "", " ", "{", "}", "[]", "\"event\"", "{\"event\":\"connected\"", "{\"event\":\"connected\",}",
             "{\"event\" \"connected\"}", "{'event':'connected'}", "{\"event\":\"connected\"}x", "{\"event\":01}",
             "{\"event\":\"a\nb\"}", "{\"event\":\"\\x\"}", "{\"event\":\"\\ud800\"}", "{\"event\":tru}", "{\"event\":1.}",
-            "{\"event\":-}", "{\"event\":[1,]}", "{\"event\":\"\u{1}\"}", "{\"a\":1,,\"b\":2}",
+            "{\"event\":-}", "{\"event\":[1,]}", "{\"event\":\"\u{1}\"}", "{\"a\":1,,\"b\":2}", "{\"event\":\"x\",\"\\ud800\":1}", "{\"\\udc00x\":1}", "{\"event\":[\"\\ud83d\\u0041\"]}",
             String(repeating: "[", count: 100) + String(repeating: "]", count: 100),
         ]
         for text in valid {

@@ -134,8 +134,14 @@ struct JSONScanner {
                     UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
                     index += 2
                 case UInt8(ascii: "u"):
-                    guard index + 6 <= bytes.count, (2..<6).allSatisfy({ Self.hexValue(bytes[index + $0]) != nil }) else {
-                        throw Self.invalid("bad \\u escape at offset \(index)")
+                    // Surrogates must pair, as Foundation's parser (and ``text(_:)``) require.
+                    guard let unit = hexQuad(at: index + 2) else { throw Self.invalid("bad \\u escape at offset \(index)") }
+                    if (0xDC00...0xDFFF).contains(unit) { throw Self.invalid("unpaired surrogate at offset \(index)") }
+                    if (0xD800...0xDBFF).contains(unit) {
+                        guard index + 12 <= bytes.count, bytes[index + 6] == UInt8(ascii: "\\"), bytes[index + 7] == UInt8(ascii: "u"),
+                            let low = hexQuad(at: index + 8), (0xDC00...0xDFFF).contains(low)
+                        else { throw Self.invalid("unpaired surrogate at offset \(index)") }
+                        index += 6
                     }
                     index += 6
                 default:
@@ -312,6 +318,16 @@ struct JSONScanner {
         guard pendingHigh == nil else { throw Self.invalid("unpaired surrogate") }
         try flush()
         return String(scalars)
+    }
+
+    private func hexQuad(at offset: Int) -> UInt32? {
+        guard offset + 4 <= bytes.count else { return nil }
+        var value: UInt32 = 0
+        for position in offset..<(offset + 4) {
+            guard let digit = Self.hexValue(bytes[position]) else { return nil }
+            value = value << 4 | UInt32(digit)
+        }
+        return value
     }
 
     private static func hexValue(_ byte: UInt8) -> UInt8? {

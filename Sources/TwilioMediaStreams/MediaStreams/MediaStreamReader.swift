@@ -401,30 +401,44 @@ public final class MediaStreamReader {
 
         init(_ scanner: inout JSONScanner, known objects: [String]) throws(TwilioProtocolError) {
             guard try scanner.peekKind() == .object else {
+                try scanner.skipValue()
+                try scanner.finish()
                 throw TwilioProtocolError(.notAnObject, "a message must be a JSON object")
+            }
+            // The whole frame is validated first: a syntax error outranks a wrong type.
+            var wrongType: TwilioProtocolError?
+            func string(_ scanner: inout JSONScanner, _ field: String) throws(TwilioProtocolError) -> JSONScanner.StringToken? {
+                guard try scanner.peekKind() == .string else {
+                    if wrongType == nil { wrongType = TwilioProtocolError(.wrongType, field: field, "not a string") }
+                    try scanner.skipValue()
+                    return nil
+                }
+                return try scanner.string()
             }
             try scanner.beginObject()
             while let key = try scanner.nextKey() {
                 if scanner.key(key, is: "event") {
-                    guard try scanner.peekKind() == .string else { throw TwilioProtocolError(.wrongType, field: "event", "not a string") }
-                    event = try scanner.string()
+                    event = try string(&scanner, "event")
                 } else if scanner.key(key, is: "sequenceNumber") {
-                    sequenceNumber = try stringValue(&scanner, "sequenceNumber")
+                    sequenceNumber = try string(&scanner, "sequenceNumber")
                     if firstUnknownKey == nil { firstUnknownKey = "sequenceNumber" }
                 } else if scanner.key(key, is: "streamSid") {
-                    streamSidToken = try stringValue(&scanner, "streamSid")
+                    streamSidToken = try string(&scanner, "streamSid")
                 } else if scanner.key(key, is: "protocol") {
-                    protocolToken = try stringValue(&scanner, "protocol")
+                    protocolToken = try string(&scanner, "protocol")
                     if firstUnknownKey == nil { firstUnknownKey = "protocol" }
                 } else if scanner.key(key, is: "version") {
-                    versionToken = try stringValue(&scanner, "version")
+                    versionToken = try string(&scanner, "version")
                     if firstUnknownKey == nil { firstUnknownKey = "version" }
                 } else {
                     let name = try scanner.text(key)
                     if objects.contains(name), objectStart == nil {
-                        guard try scanner.peekKind() == .object else { throw TwilioProtocolError(.wrongType, field: name, "not an object") }
-                        objectStart = scanner.index
-                        objectKey = name
+                        if try scanner.peekKind() == .object {
+                            objectStart = scanner.index
+                            objectKey = name
+                        } else if wrongType == nil {
+                            wrongType = TwilioProtocolError(.wrongType, field: name, "not an object")
+                        }
                     } else if firstUnknownKey == nil {
                         firstUnknownKey = name
                     }
@@ -432,6 +446,7 @@ public final class MediaStreamReader {
                 }
             }
             try scanner.finish()
+            if let wrongType { throw wrongType }
         }
 
         func object(_ name: String, _ start: Int?, _ scanner: JSONScanner) throws(TwilioProtocolError) -> JSONScanner {
