@@ -109,7 +109,7 @@ if environment["VOICEPIPE_BENCHMARKS"] != nil {
         .executableTarget(
             name: "VoiceDSPBenchmarks",
             dependencies: [
-                "VoiceDSP", "CSampleRate", "CSoxr", "CSpeexDSP",
+                "VoiceDSP", "TwilioMediaStreams", "CSampleRate", "CSoxr", "CSpeexDSP",
                 .product(name: "Benchmark", package: "benchmark"),
                 .product(name: "DequeModule", package: "swift-collections"),
             ],

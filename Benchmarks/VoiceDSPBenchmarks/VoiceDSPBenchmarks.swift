@@ -28,6 +28,7 @@ let benchmarks: @Sendable () -> Void = {
     resamplerBenchmarks()
     vadBenchmarks()
     budgetBenchmarks()
+    twilioBenchmarks()
 }
 
 /// G.711 over `samples` samples: `samples` bytes of codes and `2 * samples` bytes of PCM.
