@@ -119,3 +119,16 @@ if environment["VOICEPIPE_BENCHMARKS"] != nil {
         )
     ]
 }
+
+// MARK: - The DSP core alone
+
+/// `VOICEPIPE_CORE_ONLY=1` reduces the package to `VoiceDSP`, its C modules and its tests: the ThreadSanitizer
+/// run of the ring buffer needs nothing else, and it spares that release build the networking stack.
+if environment["VOICEPIPE_CORE_ONLY"] != nil {
+    let core: Set<String> = [
+        "VoiceDSP", "CSampleRate", "COpus", "COpusShims", "CSileroVADWeights", "VoicePipeTestSupport", "VoiceDSPTests",
+    ]
+    package.targets.removeAll { !core.contains($0.name) }
+    package.products.removeAll { $0.name != "VoiceDSP" }
+    package.dependencies.removeAll()
+}

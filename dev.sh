@@ -42,7 +42,7 @@ test)
     # The lock-free ring buffer under ThreadSanitizer, in a build folder of its own. Release mode and
     # VOICEPIPE_TSAN (element-wise slot copies) are what make TSan see the slot accesses: a ring whose
     # producer publishes with a relaxed store instead of a releasing one is reported only this way.
-    swift test -c release --sanitize=thread -Xswiftc -DVOICEPIPE_TSAN --scratch-path .build-tsan \
+    VOICEPIPE_CORE_ONLY=1 swift test -c release --sanitize=thread -Xswiftc -DVOICEPIPE_TSAN --scratch-path .build-tsan \
         --filter SPSCRingBuffer
     ;;
 bench)
