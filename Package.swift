@@ -29,6 +29,7 @@ let package = Package(
         .library(name: "VoiceDSP", targets: ["VoiceDSP"]),
         .library(name: "TwilioMediaStreams", targets: ["TwilioMediaStreams"]),
         .library(name: "TwilioREST", targets: ["TwilioREST"]),
+        .library(name: "VoiceAgent", targets: ["VoiceAgent"]),
         .executable(name: "voicepipe", targets: ["voicepipe"]),
     ],
     dependencies: [
@@ -36,6 +37,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
     ],
     targets: [
         // MARK: - Public API
@@ -52,6 +54,11 @@ let package = Package(
         /// Twilio's side: Media Streams messages and sessions, TwiML, webhook signatures and callbacks.
         .target(
             name: "TwilioMediaStreams", dependencies: ["VoiceDSP", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: swiftSettings),
+
+        /// Turn-taking, barge-in, played-audio tracking and per-turn latency; transport-agnostic (no Twilio).
+        .target(
+            name: "VoiceAgent", dependencies: ["VoiceDSP", .product(name: "Metrics", package: "swift-metrics")],
             swiftSettings: swiftSettings),
 
         /// Twilio's Voice REST API (create, fetch, update calls) on AsyncHTTPClient.
@@ -83,6 +90,9 @@ let package = Package(
             name: "TwilioMediaStreamsTests", dependencies: ["TwilioMediaStreams", "VoicePipeTestSupport"],
             swiftSettings: swiftSettings),
         .testTarget(
+            name: "VoiceAgentTests", dependencies: ["VoiceAgent", "VoiceDSP", "VoicePipeTestSupport"],
+            swiftSettings: swiftSettings),
+        .testTarget(
             name: "TwilioRESTTests",
             dependencies: [
                 "TwilioREST", .product(name: "AsyncHTTPClient", package: "async-http-client"), nioCore, nioHTTP1, nioPosix,
@@ -109,7 +119,7 @@ if environment["VOICEPIPE_BENCHMARKS"] != nil {
         .executableTarget(
             name: "VoiceDSPBenchmarks",
             dependencies: [
-                "VoiceDSP", "TwilioMediaStreams", "CSampleRate", "CSoxr", "CSpeexDSP",
+                "VoiceDSP", "TwilioMediaStreams", "VoiceAgent", "CSampleRate", "CSoxr", "CSpeexDSP",
                 .product(name: "Benchmark", package: "benchmark"),
                 .product(name: "DequeModule", package: "swift-collections"),
             ],

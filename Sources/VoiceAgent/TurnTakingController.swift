@@ -1,0 +1,413 @@
+//===----------------------------------------------------------------------===//
+// VoicePipe — real-time telephony voice pipelines in Swift.
+// SPDX-License-Identifier: Apache-2.0
+//===----------------------------------------------------------------------===//
+
+import Foundation
+import Metrics
+public import VoiceDSP
+
+/// Who speaks when: turns the caller's audio and voice-activity events into agent turns, plays the agent's
+/// replies, stops them when the caller barges in, and times every turn.
+///
+/// Synchronous and transport-agnostic: the call's owner task feeds it every ``InboundChain`` tick, the
+/// agent's outputs and the transport's playback reports, and carries out the ``Intent``s it returns
+/// (start or cancel the agent, play audio, `clear`, hang up). Nothing here waits or spawns tasks.
+///
+/// ```
+/// listening ──speech──▶ callerSpeaking ──end of turn──▶ awaitingAgent ──first audio──▶ agentSpeaking
+///     ▲                      ▲                              │ (caller resumes: cancel)        │
+///     │                      └────────── barge-in: cancel agent, clear ◀──────────────────────┤
+///     └──────────────────────────── reply played to the end ◀─────────────────────────────────┘
+/// ```
+///
+/// - End of turn: the ``InboundChain``'s `Endpointer` (trailing silence, minimum speech, maximum turn).
+///   With ``Configuration/earlyStartMilliseconds`` the agent starts on a shorter silence; its output is held
+///   until the end of turn is confirmed, and it is cancelled if the caller goes on.
+/// - Barge-in: caller speech for ``Configuration/bargeInMilliseconds`` in a row while the agent's audio
+///   plays, counting only frames louder than the agent's own level less ``Configuration/echoReturnLossDB``
+///   (quieter speech-like audio is taken for the agent's echo). Short noises never reach the threshold.
+/// - Transcript: text is placed on the audio that follows it; when a reply is cut, the words are kept in
+///   proportion to the audio the transport reports played.
+///
+/// - Important: Not thread-safe: the call's owner task drives it.
+public final class TurnTakingController {
+    /// Policy.
+    public struct Configuration: Sendable {
+        /// Caller speech needed to interrupt the agent, in ms (default 200).
+        public var bargeInMilliseconds: Int
+        /// How much quieter than the agent's own output the caller's audio may be and still interrupt, in dB
+        /// (default 15; `nil` to ignore levels).
+        public var echoReturnLossDB: Float?
+        /// Start the agent after this much silence, before the end of turn is confirmed (default `nil`: off).
+        public var earlyStartMilliseconds: Int?
+        /// Audio kept from before the detected speech start, in ms (default 300).
+        public var preRollMilliseconds: Int
+        /// The rate of the ticks' audio (the ``InboundChain``'s output rate).
+        public var sampleRate: Int
+
+        /// Creates a policy.
+        public init(
+            bargeInMilliseconds: Int = 200, echoReturnLossDB: Float? = 15, earlyStartMilliseconds: Int? = nil,
+            preRollMilliseconds: Int = 300, sampleRate: Int = 16000
+        ) {
+            self.bargeInMilliseconds = bargeInMilliseconds
+            self.echoReturnLossDB = echoReturnLossDB
+            self.earlyStartMilliseconds = earlyStartMilliseconds
+            self.preRollMilliseconds = preRollMilliseconds
+            self.sampleRate = sampleRate
+        }
+    }
+
+    /// Who has the floor.
+    public enum State: Sendable, Hashable {
+        /// Nobody speaks.
+        case listening
+        /// The caller's turn is under way.
+        case callerSpeaking
+        /// The turn ended; the agent's reply has not produced audio yet.
+        case awaitingAgent
+        /// The agent's reply is playing.
+        case agentSpeaking
+        /// The call is over.
+        case ended
+    }
+
+    /// What the owner must do.
+    public enum Intent: Sendable {
+        /// Run the agent's reply to this turn (and report its outputs with the turn's number).
+        case startAgent(CallerTurn)
+        /// Cancel the reply to this turn, and wait for it to end.
+        case cancelAgent(turn: Int)
+        /// Tell the agent (``Agent/observe(_:)``).
+        case notifyAgent(AgentEvent)
+        /// Play agent audio as part of utterance `utterance`.
+        case play([Float], sampleRate: Int, utterance: Int)
+        /// The utterance is complete.
+        case endUtterance(Int)
+        /// Stop the agent's audio now (Twilio: `clear`).
+        case clear
+        /// End the call.
+        case hangUp
+    }
+
+    /// The policy in use.
+    public let configuration: Configuration
+    /// Who has the floor.
+    public private(set) var state = State.listening
+    /// Every turn so far.
+    public private(set) var turns: [TurnRecord] = []
+    /// The call's latency summary.
+    public var summary: CallSummary { CallSummary(turns) }
+
+    // The caller.
+    private var position = 0  // 8 kHz samples ticked (the Endpointer's positions)
+    private var preRoll: [Float]
+    private var preRollHead = 0
+    private var turnAudio: [Float] = []
+    private var turnNumber = 0
+    private var silentFrames = 0
+    private var bargeInFrames = 0
+
+    // The agent.
+    private var agentTurn: Int?  // the turn whose reply is running
+    private var held: [AgentOutput]?  // outputs of an early start, until the end of turn is confirmed
+    private var utterance = 0
+    private var utteranceOpen = false
+    private var utteranceTurn = 0
+    private var utteranceAudioMilliseconds = 0.0
+    private var segments: [(startMilliseconds: Double, text: String)] = []
+    private var agentLevel: Float = 0
+    private var agentLevelSamples = 0
+    private var pendingHangUp = false
+    private var heldFinished = false
+    private let echoFactor: Float
+
+    private let responseTimer = Timer(label: "voicepipe_turn_response_seconds")
+    private let pipelineTimer = Timer(label: "voicepipe_turn_pipeline_added_seconds")
+    private let endOfTurnTimer = Timer(label: "voicepipe_turn_end_of_turn_seconds")
+    private let bargeIns = Counter(label: "voicepipe_barge_ins_total")
+
+    /// Creates a controller.
+    public init(configuration: Configuration = Configuration()) {
+        self.configuration = configuration
+        echoFactor = configuration.echoReturnLossDB.map { Float(pow(10, Double(-$0) / 20)) } ?? 0
+        preRoll = [Float](repeating: 0, count: max(1, configuration.sampleRate * configuration.preRollMilliseconds / 1000))
+        turnAudio.reserveCapacity(configuration.sampleRate * 10)
+    }
+
+    private var bargeInThresholdFrames: Int { max(1, (configuration.bargeInMilliseconds + 19) / 20) }
+
+    // MARK: - The caller
+
+    /// Takes one 20 ms tick of the caller's side.
+    ///
+    /// - Parameters:
+    ///   - tick: The ``InboundChain``'s tick.
+    ///   - time: The tick's time, in ms (the chain's clock).
+    ///   - intents: Receives what to do.
+    public func process(_ tick: InboundChain.Tick, at time: Double, into intents: inout [Intent]) {
+        position += 160
+        guard state != .ended else { return }
+        remember(tick.audio)
+        let isSpeech = tick.decision.isSpeech
+
+        switch tick.event {
+        case .speechStarted?:
+            if state == .listening {
+                beginTurn(at: time, into: &intents)
+            } else if state == .awaitingAgent, let running = agentTurn {  // the caller went on: one turn after all
+                intents.append(.cancelAgent(turn: running))
+                agentTurn = nil
+                held = nil
+                state = .callerSpeaking
+            }
+        case .endOfTurn(let lastSpeechEnd, _)?:
+            if state == .callerSpeaking { endTurn(lastSpeechEnd: lastSpeechEnd, cut: false, at: time, into: &intents) }
+        case .maximumTurnReached?:
+            if state == .callerSpeaking { endTurn(lastSpeechEnd: position, cut: true, at: time, into: &intents) }
+        case nil:
+            break
+        }
+
+        switch state {
+        case .callerSpeaking:
+            silentFrames = isSpeech ? 0 : silentFrames + 1
+            if isSpeech, held != nil, let running = agentTurn {  // an early start, and the caller goes on
+                intents.append(.cancelAgent(turn: running))
+                agentTurn = nil
+                held = nil
+            }
+            if let early = configuration.earlyStartMilliseconds, agentTurn == nil, silentFrames * 20 >= early {
+                held = []
+                heldFinished = false
+                startAgent(cut: false, into: &intents)
+            }
+        case .agentSpeaking:
+            let loud = Self.rms(tick.audio) > agentLevel * echoFactor
+            bargeInFrames = isSpeech && loud ? bargeInFrames + 1 : 0
+            if bargeInFrames >= bargeInThresholdFrames { bargeIn(at: time, into: &intents) }
+        default:
+            bargeInFrames = 0
+        }
+    }
+
+    /// Reports a key the caller pressed.
+    public func dtmf(_ digit: String, into intents: inout [Intent]) {
+        intents.append(.notifyAgent(.dtmf(digit)))
+    }
+
+    /// The call ended (the caller hung up, or the stream stopped).
+    public func callEnded(into intents: inout [Intent]) {
+        guard state != .ended else { return }
+        if let running = agentTurn { intents.append(.cancelAgent(turn: running)) }
+        agentTurn = nil
+        state = .ended
+        intents.append(.notifyAgent(.callEnded))
+    }
+
+    private func remember(_ audio: UnsafeBufferPointer<Float>) {
+        if state == .callerSpeaking || state == .awaitingAgent {
+            turnAudio.append(contentsOf: audio)
+        }
+        for sample in audio {
+            preRoll[preRollHead] = sample
+            preRollHead = preRollHead + 1 == preRoll.count ? 0 : preRollHead + 1
+        }
+    }
+
+    private func beginTurn(at time: Double, into intents: inout [Intent]) {
+        turnNumber += 1
+        turns.append(TurnRecord(number: turnNumber))
+        turnAudio.removeAll(keepingCapacity: true)
+        turnAudio.append(contentsOf: preRoll[preRollHead...])
+        turnAudio.append(contentsOf: preRoll[..<preRollHead])
+        silentFrames = 0
+        state = .callerSpeaking
+        intents.append(.notifyAgent(.turnStarted(number: turnNumber)))
+    }
+
+    private func endTurn(lastSpeechEnd: Int, cut: Bool, at time: Double, into intents: inout [Intent]) {
+        let last = time - Double(position - lastSpeechEnd) / 8
+        update(turnNumber) {
+            $0.callerLastSpeech = last
+            $0.endOfTurnDecision = time
+        }
+        endOfTurnTimer.recordNanoseconds(Int64((time - last) * 1e6))
+        state = .awaitingAgent
+        let turn = CallerTurn(number: turnNumber, audio: turnAudio, sampleRate: configuration.sampleRate, wasCut: cut)
+        intents.append(.notifyAgent(.turnEnded(turn)))
+        if let early = held, agentTurn == turnNumber {  // confirmed: release what the early start produced
+            held = nil
+            for output in early { agentOutput(output, turn: turnNumber, at: time, into: &intents) }
+            if heldFinished { agentFinished(turn: turnNumber, at: time, into: &intents) }
+        } else {
+            startAgent(cut: cut, into: &intents)
+        }
+    }
+
+    private func startAgent(cut: Bool, into intents: inout [Intent]) {
+        agentTurn = turnNumber
+        utteranceAudioMilliseconds = 0  // the reply's transcript and level start afresh
+        segments.removeAll()
+        agentLevel = 0
+        agentLevelSamples = 0
+        intents.append(.startAgent(CallerTurn(number: turnNumber, audio: turnAudio, sampleRate: configuration.sampleRate, wasCut: cut)))
+    }
+
+    private func bargeIn(at time: Double, into intents: inout [Intent]) {
+        bargeIns.increment()
+        if let running = agentTurn { intents.append(.cancelAgent(turn: running)) }
+        agentTurn = nil
+        held = nil
+        intents.append(.clear)
+        utteranceOpen = false
+        pendingHangUp = false
+        update(utteranceTurn) { $0.interrupted = true }
+        bargeInFrames = 0
+        beginTurn(at: time, into: &intents)
+    }
+
+    // MARK: - The agent
+
+    /// The agent's reply task for `turn` started running.
+    public func agentStarted(turn: Int, at time: Double) {
+        update(turn) { if $0.agentStarted == nil { $0.agentStarted = time } }
+    }
+
+    /// Takes one output of the agent's reply to `turn` (stale turns are ignored).
+    ///
+    /// - Parameters:
+    ///   - producedAt: When the agent produced it (default: `time`), for the agent's own share of latency.
+    ///   - time: Now, in ms.
+    public func agentOutput(
+        _ output: AgentOutput, turn: Int, producedAt: Double? = nil, at time: Double, into intents: inout [Intent]
+    ) {
+        guard turn == agentTurn, state != .ended else { return }
+        update(turn) { if $0.agentFirstOutput == nil { $0.agentFirstOutput = producedAt ?? time } }
+        if held != nil {
+            held!.append(output)
+            return
+        }
+        switch output {
+        case .audio(let samples, let sampleRate):
+            guard !samples.isEmpty, sampleRate > 0 else { return }
+            if !utteranceOpen || utteranceTurn != turn {
+                utterance += 1
+                utteranceOpen = true
+                utteranceTurn = turn
+                update(turn) { $0.firstAudioToTransport = time }
+                recordLatency(turn)
+            }
+            let level = Self.rms(samples)
+            let total = agentLevelSamples + samples.count
+            agentLevel = ((agentLevel * agentLevel * Float(agentLevelSamples) + level * level * Float(samples.count)) / Float(total)).squareRoot()
+            agentLevelSamples = total
+            utteranceAudioMilliseconds += Double(samples.count) * 1000 / Double(sampleRate)
+            state = .agentSpeaking
+            intents.append(.play(samples, sampleRate: sampleRate, utterance: utterance))
+        case .text(let text):
+            segments.append((utteranceAudioMilliseconds, text))
+            update(turn) { $0.agentText += $0.agentText.isEmpty ? text : " " + text }
+        case .hangUp:
+            pendingHangUp = true
+            if utteranceOpen, utteranceTurn == turn {
+                intents.append(.endUtterance(utterance))
+            } else {
+                finishCall(into: &intents)
+            }
+        }
+    }
+
+    /// The agent's reply to `turn` ended (normally or with an error).
+    public func agentFinished(turn: Int, at time: Double, into intents: inout [Intent]) {
+        guard turn == agentTurn else { return }
+        if held != nil {  // an early start: it stays "running" until the end of turn is confirmed
+            heldFinished = true
+            return
+        }
+        agentTurn = nil
+        if utteranceOpen, utteranceTurn == turn {
+            if !pendingHangUp { intents.append(.endUtterance(utterance)) }
+        } else if state == .awaitingAgent {
+            state = .listening  // nothing to say
+        }
+    }
+
+    // MARK: - Playback
+
+    /// Takes the transport's report of how much of utterance `utterance` has played.
+    ///
+    /// - Parameters:
+    ///   - playedMilliseconds: The audio played so far.
+    ///   - finished: Every frame played and the utterance complete.
+    ///   - cleared: Cut by `clear`; `playedMilliseconds` is final.
+    public func played(
+        utterance: Int, playedMilliseconds: Double, finished: Bool, cleared: Bool, at time: Double, into intents: inout [Intent]
+    ) {
+        guard utterance == self.utterance || cleared else { return }
+        if playedMilliseconds > 0 { update(utteranceTurn) { if $0.firstAudioPlayed == nil { $0.firstAudioPlayed = time } } }
+        if cleared {
+            let heard = Self.heard(segments, total: utteranceAudioMilliseconds, playedMilliseconds: playedMilliseconds)
+            update(utteranceTurn) { $0.heardText = heard }
+            intents.append(.notifyAgent(.interrupted(number: utteranceTurn, heard: heard)))
+            return
+        }
+        guard finished, utterance == self.utterance else { return }
+        utteranceOpen = false
+        update(utteranceTurn) { $0.heardText = $0.agentText }
+        if pendingHangUp {
+            finishCall(into: &intents)
+        } else if state == .agentSpeaking {
+            state = .listening
+        }
+    }
+
+    private func finishCall(into intents: inout [Intent]) {
+        if let running = agentTurn { intents.append(.cancelAgent(turn: running)) }
+        agentTurn = nil
+        state = .ended
+        intents.append(.hangUp)
+    }
+
+    // MARK: - Helpers
+
+    private func update(_ turn: Int, _ change: (inout TurnRecord) -> Void) {
+        guard turn >= 1, turn <= turns.count else { return }
+        change(&turns[turn - 1])
+    }
+
+    private func recordLatency(_ turn: Int) {
+        guard turn >= 1, turn <= turns.count else { return }
+        if let response = turns[turn - 1].responseLatency { responseTimer.recordNanoseconds(Int64(response * 1e6)) }
+        if let added = turns[turn - 1].pipelineAdded { pipelineTimer.recordNanoseconds(Int64(max(0, added) * 1e6)) }
+    }
+
+    /// The words of `segments` that had played by `playedMilliseconds`: each segment's words spread evenly
+    /// over its audio (up to the next segment's start, or `total` for the last), a word counted once its
+    /// share of the audio has begun.
+    static func heard(_ segments: [(startMilliseconds: Double, text: String)], total: Double, playedMilliseconds: Double) -> String {
+        var words: [Substring] = []
+        for (index, segment) in segments.enumerated() where segment.startMilliseconds < playedMilliseconds {
+            let end = index + 1 < segments.count ? segments[index + 1].startMilliseconds : total
+            let segmentWords = segment.text.split(whereSeparator: \.isWhitespace)
+            guard end > segment.startMilliseconds else {
+                words += segmentWords
+                continue
+            }
+            let fraction = min(1, (playedMilliseconds - segment.startMilliseconds) / (end - segment.startMilliseconds))
+            words += segmentWords.prefix(Int((fraction * Double(segmentWords.count)).rounded(.up)))
+        }
+        return words.joined(separator: " ")
+    }
+
+    static func rms(_ samples: some Collection<Float>) -> Float {
+        guard !samples.isEmpty else { return 0 }
+        var sum: Float = 0
+        for sample in samples { sum += sample * sample }
+        return (sum / Float(samples.count)).squareRoot()
+    }
+}
+
+@available(*, unavailable)
+extension TurnTakingController: Sendable {}

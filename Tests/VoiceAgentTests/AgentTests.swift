@@ -1,0 +1,159 @@
+//===----------------------------------------------------------------------===//
+// VoicePipe — real-time telephony voice pipelines in Swift.
+// SPDX-License-Identifier: Apache-2.0
+//===----------------------------------------------------------------------===//
+
+import Synchronization
+import Testing
+import VoiceAgent
+
+/// The documentation's cascade agent, compiled and run with stub closures.
+struct CascadeAgent: Agent {
+    var transcribe: @Sendable ([Float]) async throws -> String
+    var answer: @Sendable (String) -> AsyncThrowingStream<String, any Error>
+    var speak: @Sendable (String) async throws -> [Float]
+
+    func reply(to turn: CallerTurn) -> AsyncThrowingStream<AgentOutput, any Error> {
+        AsyncThrowingStream { continuation in
+            let task = Task {
+                do {
+                    let text = try await transcribe(turn.audio)
+                    for try await sentence in answer(text) {
+                        continuation.yield(.text(sentence))
+                        continuation.yield(.audio(try await speak(sentence), sampleRate: 24000))
+                    }
+                    continuation.finish()
+                } catch { continuation.finish(throwing: error) }
+            }
+            continuation.onTermination = { _ in task.cancel() }
+        }
+    }
+}
+
+/// An agent that never finishes unless cancelled; it records that it saw the cancellation.
+final class SlowAgent: Agent {
+    let cancelled = Mutex(false)
+    func reply(to turn: CallerTurn) -> AsyncThrowingStream<AgentOutput, any Error> {
+        AsyncThrowingStream { continuation in
+            let task = Task {
+                continuation.yield(.audio([0.1, 0.2], sampleRate: 16000))
+                do {
+                    try await Task.sleep(for: .seconds(60))
+                } catch {
+                    self.cancelled.withLock { $0 = true }
+                }
+                continuation.finish()
+            }
+            continuation.onTermination = { _ in task.cancel() }
+        }
+    }
+}
+
+final class Deliveries: Sendable {
+    let items = Mutex<[AgentRunner.Delivery]>([])
+    func append(_ delivery: AgentRunner.Delivery) { items.withLock { $0.append(delivery) } }
+    var finished: Bool { items.withLock { $0.contains { if case .finished = $0 { true } else { false } } } }
+}
+
+@Suite("Agents and the runner")
+struct AgentTests {
+    static let origin = ContinuousClock.now
+    static let clock: @Sendable () -> Double = {
+        let elapsed = ContinuousClock.now - origin
+        return Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
+    }
+
+    @Test("the cascade example streams text and audio per sentence")
+    func cascade() async throws {
+        let agent = CascadeAgent(
+            transcribe: { audio in "heard \(audio.count) samples" },
+            answer: { text in AsyncThrowingStream { $0.yield("You said: \(text)."); $0.yield("Goodbye."); $0.finish() } },
+            speak: { sentence in [Float](repeating: 0.1, count: sentence.count * 100) })
+        var outputs: [String] = []
+        for try await output in agent.reply(to: CallerTurn(number: 1, audio: [0, 0, 0], sampleRate: 16000)) {
+            switch output {
+            case .text(let text): outputs.append(text)
+            case .audio(let samples, let rate): outputs.append("\(samples.count)@\(rate)")
+            case .hangUp: outputs.append("hangUp")
+            }
+        }
+        #expect(outputs == ["You said: heard 3 samples.", "2600@24000", "Goodbye.", "800@24000"])
+    }
+
+    @Test("the echo agent plays the turn back in 100 ms chunks; the tone agent hangs up when told")
+    func builtInAgents() async throws {
+        let audio = (0..<3500).map { Float($0) }
+        var echoed: [Float] = []
+        for try await output in EchoAgent().reply(to: CallerTurn(number: 2, audio: audio, sampleRate: 16000)) {
+            if case .audio(let samples, 16000) = output {
+                #expect(samples.count <= 1600)
+                echoed += samples
+            }
+        }
+        #expect(echoed == audio)
+        var last: AgentOutput?
+        for try await output in ToneAgent(hangUpAfter: 2).reply(to: CallerTurn(number: 2, audio: [], sampleRate: 16000)) { last = output }
+        guard case .hangUp = last else {
+            Issue.record("no hang-up")
+            return
+        }
+        #expect(ToneAgent().tone.count == 4800)
+    }
+
+    @Test("the runner delivers outputs, and cancel ends the reply task before returning")
+    func runnerCancels() async throws {
+        let agent = SlowAgent()
+        let runner = AgentRunner(agent: agent, clock: Self.clock)
+        let deliveries = Deliveries()
+        runner.start(CallerTurn(number: 1, audio: [], sampleRate: 16000)) { deliveries.append($0) }
+        while deliveries.items.withLock({ $0.count }) < 2 { try await Task.sleep(for: .milliseconds(1)) }
+        #expect(!deliveries.finished)
+        await runner.cancel(turn: 1)
+        #expect(agent.cancelled.withLock { $0 })
+        #expect(deliveries.finished)
+        let kinds = deliveries.items.withLock { items in
+            items.map { delivery -> String in
+                switch delivery {
+                case .started: "started"
+                case .output: "output"
+                case .finished(_, let error): error == nil ? "finished" : "failed"
+                }
+            }
+        }
+        #expect(kinds == ["started", "output", "finished"])
+    }
+
+    @Test("a failing agent is reported, not fatal")
+    func failingAgent() async throws {
+        struct Failing: Agent {
+            struct Oops: Error {}
+            func reply(to turn: CallerTurn) -> AsyncThrowingStream<AgentOutput, any Error> {
+                AsyncThrowingStream { $0.finish(throwing: Oops()) }
+            }
+        }
+        let runner = AgentRunner(agent: Failing(), clock: Self.clock)
+        let deliveries = Deliveries()
+        runner.start(CallerTurn(number: 3, audio: [], sampleRate: 16000)) { deliveries.append($0) }
+        await runner.cancelAll()
+        while !deliveries.finished { try await Task.sleep(for: .milliseconds(1)) }
+        let failed = deliveries.items.withLock { $0.contains { if case .finished(3, let error?) = $0 { error.contains("Oops") } else { false } } }
+        #expect(failed)
+    }
+
+    @Test("latency figures and the call summary")
+    func summary() {
+        var record = TurnRecord(number: 1)
+        record.callerLastSpeech = 1000
+        record.endOfTurnDecision = 1500
+        record.agentStarted = 1501
+        record.agentFirstOutput = 1801
+        record.firstAudioToTransport = 1803
+        #expect(record.responseLatency == 803)
+        #expect(record.pipelineAdded == 3)
+        var other = record
+        other.firstAudioToTransport = 1813
+        let summary = CallSummary([record, other, TurnRecord(number: 3)])
+        #expect(summary.turns == 2 && summary.responseP50 == 803 && summary.responseP95 == 813 && summary.pipelineAddedP95 == 13)
+        #expect(CallSummary.percentile([5, 1, 4, 2, 3], 0.5) == 3 && CallSummary.percentile([], 0.5) == nil)
+    }
+}
