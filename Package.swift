@@ -90,7 +90,11 @@ let package = Package(
             name: "TwilioMediaStreamsTests", dependencies: ["TwilioMediaStreams", "VoicePipeTestSupport"],
             swiftSettings: swiftSettings),
         .testTarget(
-            name: "VoiceAgentTests", dependencies: ["VoiceAgent", "VoiceDSP", "VoicePipeTestSupport"],
+            name: "VoiceAgentTests",
+            dependencies: [
+                "VoiceAgent", "VoiceDSP", "VoicePipeTestSupport", .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
+            ],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "TwilioRESTTests",

@@ -29,6 +29,7 @@ let benchmarks: @Sendable () -> Void = {
     vadBenchmarks()
     budgetBenchmarks()
     twilioBenchmarks()
+    agentBenchmarks()
 }
 
 /// G.711 over `samples` samples: `samples` bytes of codes and `2 * samples` bytes of PCM.

@@ -76,6 +76,9 @@ public struct CallerTurn: Sendable {
 public enum AgentEvent: Sendable {
     /// The caller started speaking: turn `number` began.
     case turnStarted(number: Int)
+    /// The caller's audio as it arrives, while a turn is under way (only with
+    /// ``TurnTakingController/Configuration/streamsCallerAudio``): first the pre-roll, then 20 ms at a time.
+    case callerAudio(turn: Int, [Float])
     /// The turn ended (the same turn ``Agent/reply(to:)`` receives).
     case turnEnded(CallerTurn)
     /// The caller pressed a key.

@@ -4,7 +4,7 @@
 //===----------------------------------------------------------------------===//
 
 import Foundation
-import Metrics
+public import Metrics
 public import VoiceDSP
 
 /// Who speaks when: turns the caller's audio and voice-activity events into agent turns, plays the agent's
@@ -45,12 +45,16 @@ public final class TurnTakingController {
         public var preRollMilliseconds: Int
         /// The rate of the ticks' audio (the ``InboundChain``'s output rate).
         public var sampleRate: Int
+        /// Stream the caller's audio to the agent while a turn is under way (``AgentEvent/callerAudio(turn:_:)``,
+        /// one array per 20 ms; default off: the agent gets the whole turn when it ends).
+        public var streamsCallerAudio: Bool
 
         /// Creates a policy.
         public init(
             bargeInMilliseconds: Int = 200, echoReturnLossDB: Float? = 15, earlyStartMilliseconds: Int? = nil,
-            preRollMilliseconds: Int = 300, sampleRate: Int = 16000
+            preRollMilliseconds: Int = 300, sampleRate: Int = 16000, streamsCallerAudio: Bool = false
         ) {
+            self.streamsCallerAudio = streamsCallerAudio
             self.bargeInMilliseconds = bargeInMilliseconds
             self.echoReturnLossDB = echoReturnLossDB
             self.earlyStartMilliseconds = earlyStartMilliseconds
@@ -123,13 +127,26 @@ public final class TurnTakingController {
     private var heldFinished = false
     private let echoFactor: Float
 
-    private let responseTimer = Timer(label: "voicepipe_turn_response_seconds")
-    private let pipelineTimer = Timer(label: "voicepipe_turn_pipeline_added_seconds")
-    private let endOfTurnTimer = Timer(label: "voicepipe_turn_end_of_turn_seconds")
-    private let bargeIns = Counter(label: "voicepipe_barge_ins_total")
+    private let responseTimer: Metrics.Timer
+    private let pipelineTimer: Metrics.Timer
+    private let endOfTurnTimer: Metrics.Timer
+    private let playedTimer: Metrics.Timer
+    private let bargeIns: Counter
 
     /// Creates a controller.
-    public init(configuration: Configuration = Configuration()) {
+    ///
+    /// - Parameter metricsFactory: Where the per-turn figures go (swift-metrics; by default the bootstrapped
+    ///   backend, a no-op unless the app bootstraps one): timers `voicepipe_turn_response_seconds` (caller's
+    ///   last speech to first reply audio handed over), `voicepipe_turn_pipeline_added_seconds`,
+    ///   `voicepipe_turn_end_of_turn_seconds` (last speech to the decision),
+    ///   `voicepipe_turn_first_audio_played_seconds` (last speech to first reply audio played) and the counter
+    ///   `voicepipe_barge_ins_total`.
+    public init(configuration: Configuration = Configuration(), metricsFactory: any MetricsFactory = MetricsSystem.factory) {
+        responseTimer = Metrics.Timer(label: "voicepipe_turn_response_seconds", factory: metricsFactory)
+        pipelineTimer = Metrics.Timer(label: "voicepipe_turn_pipeline_added_seconds", factory: metricsFactory)
+        endOfTurnTimer = Metrics.Timer(label: "voicepipe_turn_end_of_turn_seconds", factory: metricsFactory)
+        playedTimer = Metrics.Timer(label: "voicepipe_turn_first_audio_played_seconds", factory: metricsFactory)
+        bargeIns = Counter(label: "voicepipe_barge_ins_total", factory: metricsFactory)
         self.configuration = configuration
         echoFactor = configuration.echoReturnLossDB.map { Float(pow(10, Double(-$0) / 20)) } ?? 0
         preRoll = [Float](repeating: 0, count: max(1, configuration.sampleRate * configuration.preRollMilliseconds / 1000))
@@ -150,6 +167,9 @@ public final class TurnTakingController {
         position += 160
         guard state != .ended else { return }
         remember(tick.audio)
+        if configuration.streamsCallerAudio, state == .callerSpeaking {
+            intents.append(.notifyAgent(.callerAudio(turn: turnNumber, Array(tick.audio))))
+        }
         let isSpeech = tick.decision.isSpeech
 
         switch tick.event {
@@ -225,6 +245,7 @@ public final class TurnTakingController {
         silentFrames = 0
         state = .callerSpeaking
         intents.append(.notifyAgent(.turnStarted(number: turnNumber)))
+        if configuration.streamsCallerAudio { intents.append(.notifyAgent(.callerAudio(turn: turnNumber, turnAudio))) }
     }
 
     private func endTurn(lastSpeechEnd: Int, cut: Bool, at time: Double, into intents: inout [Intent]) {
@@ -346,7 +367,10 @@ public final class TurnTakingController {
         utterance: Int, playedMilliseconds: Double, finished: Bool, cleared: Bool, at time: Double, into intents: inout [Intent]
     ) {
         guard utterance == self.utterance || cleared else { return }
-        if playedMilliseconds > 0 { update(utteranceTurn) { if $0.firstAudioPlayed == nil { $0.firstAudioPlayed = time } } }
+        if playedMilliseconds > 0, utteranceTurn >= 1, utteranceTurn <= turns.count, turns[utteranceTurn - 1].firstAudioPlayed == nil {
+            update(utteranceTurn) { $0.firstAudioPlayed = time }
+            if let last = turns[utteranceTurn - 1].callerLastSpeech { playedTimer.recordNanoseconds(Int64((time - last) * 1e6)) }
+        }
         if cleared {
             let heard = Self.heard(segments, total: utteranceAudioMilliseconds, playedMilliseconds: playedMilliseconds)
             update(utteranceTurn) { $0.heardText = heard }

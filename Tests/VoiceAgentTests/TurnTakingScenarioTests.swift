@@ -3,6 +3,8 @@
 // SPDX-License-Identifier: Apache-2.0
 //===----------------------------------------------------------------------===//
 
+import Metrics
+import MetricsTestKit
 import Testing
 import VoiceAgent
 import VoiceDSP
@@ -75,12 +77,19 @@ final class Conversation {
     var hungUp: Double?
     var clears: [Double] = []
     var interrupted: [(turn: Int, heard: String)] = []
+    var streamed: [[Float]] = []
 
     enum Delivery { case output(AgentOutput), finished }
 
-    init(agent: any Agent, agentDelay: Double = 50, configuration: TurnTakingController.Configuration = .init()) throws {
+    init(
+        agent: any Agent, agentDelay: Double = 50, configuration: TurnTakingController.Configuration = .init(),
+        metricsFactory: (any MetricsFactory)? = nil
+    ) throws {
         chain = try InboundChain()
-        controller = TurnTakingController(configuration: configuration)
+        controller =
+            if let metricsFactory { TurnTakingController(configuration: configuration, metricsFactory: metricsFactory) } else {
+                TurnTakingController(configuration: configuration)
+            }
         self.agent = agent
         self.agentDelay = agentDelay
     }
@@ -167,6 +176,7 @@ final class Conversation {
                 hungUp = now
             case .notifyAgent(let event):
                 if case .interrupted(let number, let heard) = event { interrupted.append((number, heard)) }
+                if case .callerAudio(_, let samples) = event { streamed.append(samples) }
             }
         }
     }
@@ -289,5 +299,29 @@ struct TurnTakingScenarioTests {
         var intents: [TurnTakingController.Intent] = []
         call.controller.callEnded(into: &intents)
         #expect(intents.isEmpty)  // already ended: nothing more to do
+    }
+}
+
+@Suite("Turn taking: metrics and streaming")
+struct TurnTakingMetricsTests {
+    @Test("per-turn figures reach swift-metrics; the caller's audio can stream to the agent")
+    func metricsAndStreaming() async throws {
+        let metrics = TestMetrics()
+        let call = try Conversation(
+            agent: ToneAgent(), configuration: .init(streamsCallerAudio: true), metricsFactory: metrics)
+        call.say(Speech.silence(300) + Speech.thePerson + Speech.silence(2000))
+        try await call.run()
+        let turn = try #require(call.controller.turns.first)
+        let response = try metrics.expectTimer("voicepipe_turn_response_seconds")
+        #expect(response.values == [Int64(turn.responseLatency! * 1e6)])
+        #expect(try metrics.expectTimer("voicepipe_turn_pipeline_added_seconds").values.count == 1)
+        #expect(try metrics.expectTimer("voicepipe_turn_end_of_turn_seconds").values.count == 1)
+        let played = try metrics.expectTimer("voicepipe_turn_first_audio_played_seconds").values
+        #expect(played.count == 1 && played[0] > Int64(turn.responseLatency! * 1e6))
+        // Streaming: the pre-roll, then 20 ms (320 samples) per tick of the turn.
+        let chunks = call.streamed
+        #expect(chunks.first?.count == 4800)
+        #expect(chunks.dropFirst().allSatisfy { $0.count == 320 } && chunks.count > 50)
+        #expect(chunks.joined().count >= Speech.thePerson.count * 2)
     }
 }

@@ -81,6 +81,14 @@ public final class InboundChain {
         public var decision: VoiceActivityDetector.Decision
         /// A turn event completed by this frame, if any.
         public var event: Endpointer.Event?
+
+        /// Creates a tick (for transports with their own chain, and for tests).
+        public init(source: Source, audio: UnsafeBufferPointer<Float>, decision: VoiceActivityDetector.Decision, event: Endpointer.Event?) {
+            self.source = source
+            self.audio = audio
+            self.decision = decision
+            self.event = event
+        }
     }
 
     /// The settings in use.

@@ -83,6 +83,12 @@ public final class VoiceActivityDetector {
         public var probability: Float
         /// The decision (classic: `probability > 0.5`; Silero: the threshold with hysteresis).
         public var isSpeech: Bool
+
+        /// Creates a decision.
+        public init(probability: Float, isSpeech: Bool) {
+            self.probability = probability
+            self.isSpeech = isSpeech
+        }
     }
 
     /// Why a detector could not be created.
