@@ -30,6 +30,7 @@ let package = Package(
         .library(name: "TwilioMediaStreams", targets: ["TwilioMediaStreams"]),
         .library(name: "TwilioREST", targets: ["TwilioREST"]),
         .library(name: "VoiceAgent", targets: ["VoiceAgent"]),
+        .library(name: "VoicePipeServer", targets: ["VoicePipeServer"]),
         .executable(name: "voicepipe", targets: ["voicepipe"]),
     ],
     dependencies: [
@@ -38,6 +39,13 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-distributed-tracing", from: "1.7.3"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-websocket", from: "2.8.1"),
     ],
     targets: [
         // MARK: - Public API
@@ -70,8 +78,34 @@ let package = Package(
             ],
             swiftSettings: swiftSettings),
 
-        /// The command-line tool: `voicepipe convert`, `voicepipe demo`.
-        .executableTarget(name: "voicepipe", dependencies: ["VoiceDSP", argumentParser], swiftSettings: swiftSettings),
+        /// The server Twilio is pointed at, and the simulated Twilio caller (Hummingbird 2 + WebSocket).
+        .target(
+            name: "VoicePipeServer",
+            dependencies: [
+                "VoiceDSP", "TwilioMediaStreams", "VoiceAgent",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                nioCore, .product(name: "NIOWebSocket", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings),
+
+        /// The command-line tool: `voicepipe demo|serve|call|loadtest|convert|vad`.
+        .executableTarget(
+            name: "voicepipe",
+            dependencies: [
+                "VoiceDSP", "VoiceAgent", "VoicePipeServer", argumentParser,
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"), nioCore,
+            ],
+            swiftSettings: swiftSettings),
 
         // MARK: - System libraries (Debian: libsamplerate0-dev, libopus-dev)
 
@@ -104,6 +138,16 @@ let package = Package(
             swiftSettings: swiftSettings),
         .testTarget(
             name: "VoicePipeCLITests", dependencies: ["VoiceDSP", "VoicePipeTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "VoicePipeServerTests",
+            dependencies: [
+                "VoicePipeServer", "TwilioMediaStreams", "VoiceAgent", "VoiceDSP", "VoicePipeTestSupport",
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "HTTPTypes", package: "swift-http-types"), nioCore, nioHTTP1, nioPosix,
+            ],
+            swiftSettings: swiftSettings),
     ]
 )
 

@@ -5,6 +5,7 @@
 
 import ArgumentParser
 import VoiceDSP
+import VoicePipeServer
 
 #if canImport(Glibc)
 import Glibc
@@ -12,36 +13,50 @@ import Glibc
 import Darwin
 #endif
 
-/// `voicepipe demo`: the interim main job. Sends a bundled speech recording through G.711 and back, as a
-/// phone line does, and reports the round-trip signal-to-noise ratio.
-struct Demo: ParsableCommand {
+/// `voicepipe demo`: the main job, with nothing to configure. Starts the server in-process on a free
+/// loopback port, places a simulated Twilio call with the bundled recording of real speech (each sentence
+/// followed by room for the agent's answer), prints each turn's latency, writes `reply.wav` and exits 0.
+struct Demo: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Round-trip a bundled speech recording through G.711 mu-law and A-law and print the SNR."
+        abstract: "Run the server and a simulated Twilio call against it; print the latency of every turn."
     )
 
-    @Option(help: "A mono WAV file to use instead of the bundled recording.")
-    var input: String?
+    @Option(help: "A WAV file to use as the caller instead of the bundled recording.") var input: String?
+    @Option(help: "Where to write the agent's audio as the caller heard it.") var output = "reply.wav"
+    @Option(help: "The agent: echo (plays each turn back) or tone.") var agent = AgentKind.echo
+    @Flag(help: "Print one JSON object instead of a table.") var json = false
 
-    func run() throws {
+    func run() async throws {
         let path = input ?? Self.bundledRecording()
-        let clip: AudioClip
+        let audio = spacedTurns(try loadCallerAudio(path))
+        let server = VoicePipeServer(configuration: .init(host: "127.0.0.1", port: 0, makeAgent: agent.make), logger: quietLogger())
+        let (ports, listening) = AsyncStream.makeStream(of: Int.self)
+        let serverTask = Task { try await server.runUntilCancelled { listening.yield($0) } }
+        var iterator = ports.makeAsyncIterator()
+        guard let port = await iterator.next() else { throw ExitCode(1) }
+        if !json {
+            print("voicepipe demo: server on 127.0.0.1:\(port), agent \(agent.rawValue), caller: \(path)")
+            print("a simulated Twilio call, \(formatted(Double(audio.count) / 8000, digits: 1)) s of caller audio in real time...")
+        }
+        let result: SimulatedCaller.Result
         do {
-            clip = try WAVFile(path: path).clip
+            result = try await SimulatedCaller(.init(url: "ws://127.0.0.1:\(port)/twilio/media", audio: audio, tailMilliseconds: 2500)).run()
         } catch {
-            printError(error.description)
+            printError("the simulated call failed: \(error)")
+            serverTask.cancel()
             throw ExitCode(1)
         }
-        let pcm = clip.pcm16
-        print("input: \(path)")
-        print("  \(clip.sampleRate) Hz, \(pcm.count) samples, \(formatted(clip.duration, digits: 2)) s")
-        for (name, codec) in [("mu-law", RoundTrip.muLaw), ("A-law", RoundTrip.aLaw)] {
-            let start = monotonicNanoseconds()
-            let decoded = codec.run(pcm)
-            let elapsed = monotonicNanoseconds() - start
-            let snr = signalToNoiseRatio(reference: pcm, decoded: decoded)
-            print(
-                "\(name) round trip: SNR \(formatted(snr, digits: 1)) dB, "
-                    + "\(pcm.count) samples encoded and decoded in \(formatted(Double(elapsed) / 1000, digits: 1)) us")
+        for _ in 0..<100 where server.statistics.snapshot.activeCalls > 0 { try await Task.sleep(for: .milliseconds(10)) }
+        serverTask.cancel()
+        _ = await serverTask.result
+        try writeReply(result.reply, to: output)
+        report(result, json: json)
+        if !json {
+            let stats = server.statistics.snapshot
+            let added = [stats.pipelineAddedP50, stats.pipelineAddedP99].map { $0.map { formatted($0, digits: 2) + " ms" } ?? "-" }
+            print("server: \(stats.turns) turns answered, pipeline-added latency p50 \(added[0]), p99 \(added[1]); "
+                + "\(stats.lateTicks + stats.lateInboundFrames) late frames")
+            print("wrote \(output) (the agent's audio as the caller heard it, 8 kHz)")
         }
     }
 
@@ -58,42 +73,26 @@ struct Demo: ParsableCommand {
     }
 }
 
-/// A G.711 encode-then-decode pass over whole buffers.
-enum RoundTrip {
-    case muLaw, aLaw
-
-    func run(_ pcm: [Int16]) -> [Int16] {
-        var codes = [UInt8](repeating: 0, count: pcm.count)
-        var decoded = [Int16](repeating: 0, count: pcm.count)
-        pcm.withUnsafeBufferPointer { src in
-            codes.withUnsafeMutableBufferPointer { dst in
-                switch self {
-                case .muLaw: MuLaw.encode(src, into: dst)
-                case .aLaw: ALaw.encode(src, into: dst)
-                }
-            }
+/// The recording with every stretch of speech (parts separated by 700 ms of silence) followed by as much
+/// silence as it lasted plus 1.5 s: room for an echo of it before the caller goes on.
+func spacedTurns(_ audio: [Float]) -> [Float] {
+    var output: [Float] = []
+    var start: Int?
+    var lastSpeech = 0
+    let frames = audio.count / 160
+    for frame in 0...frames {
+        let isSpeech = frame < frames && audio[(frame * 160)..<(frame * 160 + 160)].reduce(0) { $0 + $1 * $1 } / 160 > 1e-4
+        if isSpeech {
+            if start == nil { start = frame }
+            lastSpeech = frame
+        } else if let first = start, frame - lastSpeech >= 35 || frame == frames {
+            let stretch = audio[(first * 160)..<((lastSpeech + 1) * 160)]
+            output += stretch
+            output += [Float](repeating: 0, count: stretch.count + 12000)
+            start = nil
         }
-        codes.withUnsafeBufferPointer { src in
-            decoded.withUnsafeMutableBufferPointer { dst in
-                switch self {
-                case .muLaw: MuLaw.decode(src, into: dst)
-                case .aLaw: ALaw.decode(src, into: dst)
-                }
-            }
-        }
-        return decoded
     }
-}
-
-/// 10·log10(signal energy / error energy), in dB.
-func signalToNoiseRatio(reference: [Int16], decoded: [Int16]) -> Double {
-    var signal = 0.0
-    var noise = 0.0
-    for (a, b) in zip(reference, decoded) {
-        signal += Double(a) * Double(a)
-        noise += (Double(a) - Double(b)) * (Double(a) - Double(b))
-    }
-    return noise == 0 ? .infinity : 10 * log10(signal / noise)
+    return output
 }
 
 func formatted(_ value: Double, digits: Int) -> String {
@@ -107,10 +106,4 @@ func formatted(_ value: Double, digits: Int) -> String {
         if decimals < digits { text += String(repeating: "0", count: digits - decimals) }
     }
     return text
-}
-
-func monotonicNanoseconds() -> UInt64 {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
 }

@@ -14,11 +14,11 @@ import Darwin
 
 /// `voicepipe`: the VoicePipe command-line tool.
 @main
-struct VoicePipeCommand: ParsableCommand {
+struct VoicePipeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "voicepipe",
-        abstract: "Real-time telephony voice pipelines: audio conversion and demos.",
-        subcommands: [Convert.self, VAD.self, Demo.self]
+        abstract: "Real-time telephony voice pipelines: a Twilio media-stream server, a simulated caller, audio tools.",
+        subcommands: [Demo.self, Serve.self, Call.self, Loadtest.self, Convert.self, VAD.self]
     )
 }
 

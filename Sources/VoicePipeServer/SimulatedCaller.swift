@@ -1,0 +1,255 @@
+//===----------------------------------------------------------------------===//
+// VoicePipe — real-time telephony voice pipelines in Swift.
+// SPDX-License-Identifier: Apache-2.0
+//===----------------------------------------------------------------------===//
+
+import HTTPTypes
+import HummingbirdWSClient
+public import Logging
+import NIOCore
+import NIOWebSocket
+import Synchronization
+public import TwilioMediaStreams
+import VoiceDSP
+
+/// A caller, as Twilio would connect them: opens the Media Stream WebSocket, sends `connected` and `start`,
+/// then the caller's audio in 20 ms media frames at real-time pace (with `chunk` and `timestamp`), plays the
+/// agent's audio at real-time pace (``TwilioStreamSimulator``: marks echoed once their audio has played,
+/// every pending mark on `clear`), and finally `stop`. It records what the agent said, aligned with the
+/// call's timeline, and times every turn from the caller's last speech sample to the first reply frame.
+public struct SimulatedCaller: Sendable {
+    /// Settings.
+    public struct Configuration: Sendable {
+        /// `ws://host:port/twilio/media`.
+        public var url: String
+        /// The caller's speech, 8 kHz mono, −1...1.
+        public var audio: [Float]
+        /// Silence sent after the audio before `stop`, in ms (time for the last reply).
+        public var tailMilliseconds: Int
+        /// The call's ids and `<Parameter>`s.
+        public var call: TwilioStreamSimulator.Configuration
+        /// Extra headers on the upgrade request (for example `X-Twilio-Signature`).
+        public var headers: [(String, String)]
+
+        /// Creates settings.
+        public init(
+            url: String, audio: [Float], tailMilliseconds: Int = 3000,
+            call: TwilioStreamSimulator.Configuration = .init(), headers: [(String, String)] = []
+        ) {
+            self.url = url
+            self.audio = audio
+            self.tailMilliseconds = tailMilliseconds
+            self.call = call
+            self.headers = headers
+        }
+    }
+
+    /// One of the caller's turns.
+    public struct Turn: Sendable, Codable, Hashable {
+        /// The caller's last speech sample, ms from the start of the call.
+        public var lastSpeech: Double
+        /// The first reply frame received after it, ms from the start.
+        public var firstReply: Double?
+        /// The difference: what the caller waited for an answer.
+        public var latency: Double? { firstReply.map { $0 - lastSpeech } }
+    }
+
+    /// What happened.
+    public struct Result: Sendable {
+        /// The caller's turns (speech followed by at least 700 ms of silence) and their replies.
+        public var turns: [Turn]
+        /// The agent's audio as played to the caller, 8 kHz, on the call's timeline.
+        public var reply: [Float]
+        /// Media frames sent.
+        public var framesSent: Int
+        /// Media messages received.
+        public var mediaReceived: Int
+        /// Marks echoed.
+        public var marksEchoed: Int
+        /// `clear` messages received.
+        public var clears: Int
+        /// Sends more than 20 ms behind schedule.
+        public var lateSends: Int
+        /// Messages from the app that Twilio would have rejected (warning 31951).
+        public var protocolErrors: [String]
+    }
+
+    enum Input: Sendable {
+        case text(String)
+        case tick(Int)
+        case closed
+    }
+
+    let configuration: Configuration
+    let logger: Logger
+
+    /// Creates a caller.
+    public init(_ configuration: Configuration, logger: Logger = Logger(label: "voicepipe.caller")) {
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    /// The caller's turns in `audio`: where speech (20 ms frames above −40 dBFS) is followed by 700 ms of
+    /// silence or the end; the time is the end of the last speech frame, in ms.
+    public static func turnEnds(_ audio: [Float]) -> [Double] {
+        var ends: [Double] = []
+        var lastSpeech: Int?
+        var silent = 0
+        for frame in 0..<(audio.count / 160) {
+            let slice = audio[(frame * 160)..<(frame * 160 + 160)]
+            let power = slice.reduce(0) { $0 + $1 * $1 } / 160
+            if power > 1e-4 {
+                lastSpeech = frame
+                silent = 0
+            } else if let last = lastSpeech {
+                silent += 1
+                if silent == 35 {
+                    ends.append(Double(last + 1) * 20)
+                    lastSpeech = nil
+                }
+            }
+        }
+        if let last = lastSpeech { ends.append(Double(last + 1) * 20) }
+        return ends
+    }
+
+    /// Places the call and returns when it has ended.
+    public func run() async throws -> Result {
+        let configuration = configuration
+        var clientConfiguration = WebSocketClientConfiguration()
+        for (name, value) in configuration.headers {
+            if let field = HTTPField.Name(name) { clientConfiguration.additionalHeaders[field] = value }
+        }
+        let frames = (configuration.audio.count + 159) / 160 + configuration.tailMilliseconds / 20
+        let outcome = ResultBox()
+        try await WebSocketClient.connect(url: configuration.url, configuration: clientConfiguration, logger: logger) {
+            inbound, outbound, _ in
+            let result = try await Self.converse(configuration, frames: frames, inbound: inbound, outbound: outbound)
+            outcome.set(result)
+        }
+        guard let result = outcome.value else { throw CallerError.noCall }
+        return result
+    }
+
+    /// Why a call could not be made.
+    public enum CallerError: Error, CustomStringConvertible {
+        /// The connection closed before the call ran.
+        case noCall
+        /// One line.
+        public var description: String { "the WebSocket closed before the call ran" }
+    }
+
+    private static func converse(
+        _ configuration: Configuration, frames: Int, inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter
+    ) async throws -> Result {
+        let twilio = TwilioStreamSimulator(configuration: configuration.call)
+        let (inputs, continuation) = AsyncStream.makeStream(of: Input.self)
+        let start = ContinuousClock.now
+        func now() -> Double { CallHandler.milliseconds(ContinuousClock.now - start) }
+        var result = Result(
+            turns: turnEnds(configuration.audio).map { Turn(lastSpeech: $0) },
+            reply: [Float](repeating: 0, count: frames * 160), framesSent: 0, mediaReceived: 0, marksEchoed: 0, clears: 0,
+            lateSends: 0, protocolErrors: [])
+        var message: [UInt8] = []
+        message.reserveCapacity(512)
+        var lastAdvance = 0.0
+        var lastMedia = -Double.infinity
+        var pcm = [Int16](repeating: 0, count: 160)
+        var codes = [UInt8](repeating: 0xFF, count: 160)
+
+        func send() async throws {
+            try await outbound.write(.text(String(decoding: message, as: UTF8.self)))
+            message.removeAll(keepingCapacity: true)
+        }
+        func advance(to time: Double) {
+            var offset = Int(lastAdvance * 8)
+            twilio.advance(to: time) { bytes in
+                for byte in bytes where offset < result.reply.count {
+                    result.reply[offset] = Float(MuLaw.decode(byte)) / 32768
+                    offset += 1
+                }
+            }
+            lastAdvance = max(lastAdvance, time)
+        }
+        func echoes() async throws {
+            while twilio.nextEcho(into: &message) {
+                result.marksEchoed += 1
+                try await send()
+            }
+        }
+
+        twilio.connected(into: &message)
+        try await send()
+        twilio.start(into: &message)
+        try await send()
+        twilio.advance(to: 0) { _ in }
+
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                do {
+                    for try await message in inbound.messages(maxSize: 1 << 20) {
+                        if case .text(let text) = message { continuation.yield(.text(text)) }
+                    }
+                } catch {}
+                continuation.yield(.closed)
+            }
+            group.addTask {
+                for frame in 0..<frames {
+                    try? await Task.sleep(until: start + .milliseconds(20 * (frame + 1)), clock: .continuous)
+                    continuation.yield(.tick(frame))
+                }
+                continuation.yield(.closed)
+            }
+            loop: for await input in inputs {
+                let time = now()
+                switch input {
+                case .text(var text):
+                    advance(to: time)
+                    if text.utf8.starts(with: #"{"event":"media""#.utf8) {
+                        result.mediaReceived += 1
+                        if time - lastMedia > 100, let index = result.turns.firstIndex(where: { $0.firstReply == nil && $0.lastSpeech < time }) {
+                            result.turns[index].firstReply = time
+                        }
+                        lastMedia = time
+                    }
+                    do {
+                        try text.withUTF8 { try twilio.receive(UnsafeRawBufferPointer($0), at: time) }
+                    } catch {
+                        result.protocolErrors.append("\(error)")
+                    }
+                    try await echoes()
+                case .tick(let frame):
+                    if time - Double(20 * (frame + 1)) > 20 { result.lateSends += 1 }
+                    for i in 0..<160 {
+                        let index = frame * 160 + i
+                        pcm[i] = index < configuration.audio.count ? AudioClip.pcm16Sample(configuration.audio[index]) : 0
+                    }
+                    pcm.withUnsafeBufferPointer { input in codes.withUnsafeMutableBufferPointer { MuLaw.encode(input, into: $0) } }
+                    codes.withUnsafeBytes { twilio.media($0, timestamp: 20 * frame, into: &message) }
+                    try await send()
+                    result.framesSent += 1
+                    advance(to: time)
+                    try await echoes()
+                    if frame == frames - 1 {
+                        twilio.stop(into: &message)
+                        try await send()
+                        break loop
+                    }
+                case .closed:
+                    break loop
+                }
+            }
+            result.clears = twilio.clears
+            group.cancelAll()
+        }
+        try? await outbound.close(.normalClosure, reason: nil)
+        return result
+    }
+}
+
+/// The result handed out of the client's handler.
+final class ResultBox: Sendable {
+    private let result = Mutex<SimulatedCaller.Result?>(nil)
+    func set(_ value: SimulatedCaller.Result) { result.withLock { $0 = value } }
+    var value: SimulatedCaller.Result? { result.withLock { $0 } }
+}

@@ -1,0 +1,256 @@
+//===----------------------------------------------------------------------===//
+// VoicePipe — real-time telephony voice pipelines in Swift.
+// SPDX-License-Identifier: Apache-2.0
+//===----------------------------------------------------------------------===//
+
+import HTTPTypes
+import Hummingbird
+import HummingbirdCore
+import HummingbirdWebSocket
+public import Logging
+import Metrics
+import NIOCore
+import Prometheus
+import ServiceLifecycle
+import Synchronization
+import TwilioMediaStreams
+public import VoiceAgent
+public import VoiceDSP
+
+/// The server a voice-agent developer points Twilio at.
+///
+/// - `POST /twilio/voice`: the incoming-call webhook. Answers TwiML that connects a bidirectional stream to
+///   `wss://<public host>/twilio/media`, passing the caller's number and the call SID as `<Parameter>`s.
+/// - `GET /twilio/media`: the Media Stream WebSocket. Each connection is one call: a
+///   ``MediaStreamSession`` bound to a ``TurnTakingController`` and the configured agent.
+/// - `POST /twilio/status`: call status callbacks, logged and counted.
+/// - `GET /health`: liveness and the server's call statistics (JSON).
+/// - `GET /metrics`: Prometheus text exposition of the server's swift-metrics.
+///
+/// With an auth token configured, every Twilio request must carry a valid `X-Twilio-Signature`, computed
+/// over the configured public URL (Twilio signs the URL it called, not what a proxy forwards); the
+/// WebSocket upgrade is refused with 403 before upgrading. The token is never logged.
+public struct VoicePipeServer: Sendable {
+    /// Settings.
+    public struct Configuration: Sendable {
+        /// The address to listen on.
+        public var host: String
+        /// The port (0: any free port; see ``VoicePipeServer/run(onListening:)``).
+        public var port: Int
+        /// The URL Twilio reaches this server at (`https://agent.example.com`), without a trailing slash;
+        /// `nil`: `http://host:port`. The media stream URL is its `wss://` form.
+        public var publicURL: String?
+        /// The account's auth token: when set, requests without a valid signature are refused.
+        public var authToken: String?
+        /// Makes the agent for each call.
+        public var makeAgent: @Sendable () -> any Agent
+        /// The caller's audio chain (VAD, endpointer, jitter buffer).
+        public var inbound: InboundChain.Configuration
+        /// Turn-taking policy.
+        public var turnTaking: TurnTakingController.Configuration
+        /// The most agent audio queued at Twilio beyond what has played (`nil`: burst).
+        public var maximumLead: Duration?
+        /// The largest WebSocket message accepted, in bytes (a Twilio media message is about 330).
+        public var maximumMessageBytes: Int
+
+        /// Creates settings; the defaults serve the echo agent on 127.0.0.1:8080 without validation.
+        public init(
+            host: String = "127.0.0.1", port: Int = 8080, publicURL: String? = nil, authToken: String? = nil,
+            makeAgent: @escaping @Sendable () -> any Agent = { EchoAgent() }, inbound: InboundChain.Configuration = .init(),
+            turnTaking: TurnTakingController.Configuration = .init(), maximumLead: Duration? = .milliseconds(200),
+            maximumMessageBytes: Int = 64 * 1024
+        ) {
+            self.host = host
+            self.port = port
+            self.publicURL = publicURL
+            self.authToken = authToken
+            self.makeAgent = makeAgent
+            self.inbound = inbound
+            self.turnTaking = turnTaking
+            self.maximumLead = maximumLead
+            self.maximumMessageBytes = maximumMessageBytes
+        }
+    }
+
+    /// The settings in use.
+    public let configuration: Configuration
+    /// Call statistics, shared by every call of this server.
+    public let statistics: ServerStatistics
+    private let registry: PrometheusCollectorRegistry
+    /// The factory every call's metrics come from (exposed at `/metrics`).
+    let metricsFactory: PrometheusMetricsFactory
+    private let logger: Logger
+
+    /// Creates a server.
+    public init(configuration: Configuration, logger: Logger = Logger(label: "voicepipe")) {
+        self.configuration = configuration
+        self.logger = logger
+        registry = PrometheusCollectorRegistry()
+        metricsFactory = PrometheusMetricsFactory(registry: registry)
+        statistics = ServerStatistics(factory: metricsFactory)
+    }
+
+    /// The public base URL.
+    func publicBase(port: Int) -> String {
+        configuration.publicURL ?? "http://\(configuration.host):\(port)"
+    }
+
+    /// The media stream URL Twilio connects to.
+    func mediaURL(port: Int) -> String {
+        var base = publicBase(port: port)
+        if base.hasPrefix("https://") {
+            base = "wss://" + base.dropFirst("https://".count)
+        } else if base.hasPrefix("http://") {
+            base = "ws://" + base.dropFirst("http://".count)
+        }
+        return base + "/twilio/media"
+    }
+
+    /// Runs until cancelled or signalled (SIGTERM/SIGINT end it gracefully: open calls are stopped and their
+    /// summaries logged).
+    ///
+    /// - Parameter onListening: Called with the bound port once the server listens.
+    public func run(onListening: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
+        try await makeApplication(onListening: onListening).runService()
+    }
+
+    /// Runs until the task is cancelled (no signal handling: for embedding, tests and the demo).
+    public func runUntilCancelled(onListening: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
+        try await makeApplication(onListening: onListening).run()
+    }
+
+    private func makeApplication(onListening: @escaping @Sendable (Int) async -> Void) -> some ApplicationProtocol {
+        let boundPort = SharedPort()
+        let router = Router()
+        let server = self
+        router.post("/twilio/voice") { request, _ -> Response in
+            let body = try await request.body.collect(upTo: 64 * 1024)
+            let fields = FormEncoding.decode(body.readableBytesView) ?? []
+            guard server.isSigned(request, parameters: fields, url: server.publicBase(port: boundPort.value) + request.uri.description)
+            else { return server.forbidden(request) }
+            var parameters: [(name: String, value: String)] = []
+            for name in ["CallSid", "From", "To"] {
+                if let value = fields.last(where: { $0.0 == name })?.1 { parameters.append((name, value)) }
+            }
+            let twiml = TwiML.response([.connect(TwiML.Stream(url: server.mediaURL(port: boundPort.value), parameters: parameters))])
+            server.logger.info("incoming call", metadata: ["callSid": .string(parameters.first?.value ?? "?")])
+            return Response(
+                status: .ok, headers: [.contentType: "text/xml; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: twiml.xml)))
+        }
+        router.post("/twilio/status") { request, _ -> Response in
+            let body = try await request.body.collect(upTo: 64 * 1024)
+            let fields = FormEncoding.decode(body.readableBytesView) ?? []
+            guard server.isSigned(request, parameters: fields, url: server.publicBase(port: boundPort.value) + request.uri.description)
+            else { return server.forbidden(request) }
+            do {
+                let callback = try CallStatusCallback(parameters: fields)
+                server.statistics.statusCallback(callback.status.rawValue)
+                server.logger.info(
+                    "call status", metadata: ["callSid": .string(callback.callSid), "status": .string(callback.status.rawValue)])
+                return Response(status: .noContent)
+            } catch {
+                server.logger.warning("bad status callback: \(error)")
+                return Response(status: .badRequest)
+            }
+        }
+        router.get("/twilio/media") { request, _ -> Response in
+            // A plain GET, or an upgrade refused for its signature (already counted and logged).
+            guard server.isSignedUpgrade(request.head, port: boundPort.value) else {
+                return request.headers[.upgrade] == nil ? server.forbidden(request) : Response(status: .forbidden)
+            }
+            return Response(status: .badRequest, body: .init(byteBuffer: ByteBuffer(string: "WebSocket upgrade required\n")))
+        }
+        router.get("/health") { _, _ -> Response in
+            Response(
+                status: .ok, headers: [.contentType: "application/json"],
+                body: .init(byteBuffer: ByteBuffer(string: server.statistics.json())))
+        }
+        router.get("/metrics") { _, _ -> Response in
+            var buffer: [UInt8] = []
+            server.registry.emit(into: &buffer)
+            return Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(bytes: buffer)))
+        }
+
+        var webSocket = WebSocketServerConfiguration()
+        // Frames up to 2 MiB are read so that an oversized message is refused by the call (with a log line and
+        // a close) rather than by the frame decoder, which would drop the connection without a word.
+        webSocket.maxFrameSize = max(configuration.maximumMessageBytes, 2 << 20)
+        let wsConfiguration = webSocket
+        var appConfiguration = ApplicationConfiguration(address: .hostname(configuration.host, port: configuration.port))
+        appConfiguration.serverName = "VoicePipe"
+        return Application(
+            router: router,
+            server: HTTPServerBuilder { responder in
+                SignatureGatedChannel(
+                    inner: HTTP1WebSocketUpgradeChannel(
+                        responder: responder, configuration: .init(ws: wsConfiguration),
+                        shouldUpgrade: { head, _, logger in
+                            guard head.path?.split(separator: "?").first == "/twilio/media" else { return .dontUpgrade }
+                            // The gate has refused unsigned upgrades already; this is the second line of defence.
+                            guard server.isSignedUpgrade(head, port: boundPort.value) else { return .dontUpgrade }
+                            return .upgrade([:]) { inbound, outbound, _ in
+                                try await CallHandler(server: server, logger: server.logger).run(inbound: inbound, outbound: outbound)
+                            }
+                        }),
+                    allows: { method, path, headers in
+                        guard method == "GET", path.split(separator: "?").first == "/twilio/media",
+                            headers.contains(where: { $0.0.lowercased() == "upgrade" })
+                        else { return true }
+                        let signature = headers.first { $0.0.lowercased() == "x-twilio-signature" }.map { String($0.1) }
+                        guard server.isSignedUpgrade(signature: signature, path: String(path), port: boundPort.value) else {
+                            server.statistics.refused()
+                            server.logger.warning("refused WebSocket upgrade: bad or missing X-Twilio-Signature")
+                            return false
+                        }
+                        return true
+                    })
+            },
+            configuration: appConfiguration,
+            onServerRunning: { channel in
+                let actual = channel.localAddress?.port ?? server.configuration.port
+                boundPort.value = actual
+                server.logger.info("listening", metadata: ["port": .stringConvertible(actual)])
+                await onListening(actual)
+            },
+            logger: logger
+        )
+    }
+
+    // MARK: - Signatures
+
+    private static let signatureHeader = HTTPField.Name("X-Twilio-Signature")!
+
+    private func isSigned(_ request: Request, parameters: [(String, String)], url: String) -> Bool {
+        guard let token = configuration.authToken else { return true }
+        guard let signature = request.headers[Self.signatureHeader] else { return false }
+        return RequestValidator(authToken: token).isValid(signature: signature, url: url, parameters: parameters)
+    }
+
+    /// The upgrade request is signed as a GET of the `wss://` URL with no parameters.
+    private func isSignedUpgrade(_ head: HTTPRequest, port: Int) -> Bool {
+        isSignedUpgrade(signature: head.headerFields[Self.signatureHeader], path: head.path ?? "", port: port)
+    }
+
+    func isSignedUpgrade(signature: String?, path: String, port: Int) -> Bool {
+        guard let token = configuration.authToken else { return true }
+        guard let signature else { return false }
+        let url = mediaURL(port: port) + (path.firstIndex(of: "?").map { String(path[$0...]) } ?? "")
+        return RequestValidator(authToken: token).isValid(signature: signature, url: url)
+    }
+
+    private func forbidden(_ request: Request) -> Response {
+        statistics.refused()
+        logger.warning("refused: bad or missing X-Twilio-Signature", metadata: ["path": .string(request.uri.path)])
+        return Response(status: .forbidden)
+    }
+}
+
+/// The port the server is bound to, readable from its handlers.
+final class SharedPort: Sendable {
+    private let port = Atomic<Int>(0)
+    var value: Int {
+        get { port.load(ordering: .relaxed) }
+        set { port.store(newValue, ordering: .relaxed) }
+    }
+}

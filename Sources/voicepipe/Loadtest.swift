@@ -1,0 +1,204 @@
+//===----------------------------------------------------------------------===//
+// VoicePipe — real-time telephony voice pipelines in Swift.
+// SPDX-License-Identifier: Apache-2.0
+//===----------------------------------------------------------------------===//
+
+import ArgumentParser
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import TwilioMediaStreams
+import VoicePipeServer
+
+/// `voicepipe loadtest`: many simulated calls at once against a server.
+struct Loadtest: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Place many simulated Twilio calls at once and report late frames, latency, CPU and memory.",
+        discussion: """
+            Without --url, starts `voicepipe serve` (this binary) as a separate process on a free port, so that its \
+            CPU time and memory can be read from /proc while the callers run in this process. Each caller speaks \
+            the bundled recording (sentences spaced for the echo agent's replies), repeated to fill --duration.
+            """)
+
+    @Option(help: "Concurrent calls.") var calls = 100
+    @Option(help: "Length of each call, in seconds.") var duration = 30
+    @Option(help: "A running server's media URL (default: start one).") var url: String?
+    @Option(help: "The agent of the started server: echo or tone.") var agent = AgentKind.echo
+    @Flag(help: "Print one JSON object.") var json = false
+
+    struct Report: Encodable {
+        var calls: Int
+        var durationSeconds: Int
+        var completedCalls: Int
+        var failedCalls: Int
+        var turns: Int
+        var repliedTurns: Int
+        var responseP50Milliseconds: Double?
+        var responseP99Milliseconds: Double?
+        var server: ServerStatistics.Snapshot?
+        var serverCPUSecondsPerCallSecond: Double?
+        var serverRSSBaselineMiB: Double?
+        var serverRSSPeakMiB: Double?
+        var serverMemoryPerCallMiB: Double?
+        var callerLateSends: Int
+        var lateFrames: Int?
+    }
+
+    func run() async throws {
+        var audio = spacedTurns(try loadCallerAudio(Demo.bundledRecording()))
+        let target = duration * 8000
+        while audio.count < target { audio += audio }
+        audio = Array(audio.prefix(target))
+
+        var child: Process?
+        var base = url
+        if base == nil {
+            let (process, port) = try startServer()
+            child = process
+            base = "ws://127.0.0.1:\(port)/twilio/media"
+        }
+        defer { child?.terminate() }
+        let mediaURL = base!
+        let pid = child?.processIdentifier
+        let cpuBefore = pid.flatMap(Self.cpuSeconds)
+        let rssBaseline = pid.flatMap(Self.rssMiB)
+        let peak = PeakRSS()
+        let sampler = Task {
+            while !Task.isCancelled, let pid {
+                if let rss = Self.rssMiB(pid) { peak.update(rss) }
+                try? await Task.sleep(for: .milliseconds(250))
+            }
+        }
+        if !json { print("loadtest: \(calls) calls of \(duration) s against \(mediaURL)") }
+
+        let callerAudio = audio
+        let count = calls
+        let results = await withTaskGroup(of: SimulatedCaller.Result?.self) { group in
+            for index in 0..<count {
+                group.addTask {
+                    try? await Task.sleep(for: .milliseconds(index * 1000 / max(count, 1)))  // spread the starts over 1 s
+                    let sid = String(format: "%032x", index)
+                    let caller = SimulatedCaller(
+                        .init(url: mediaURL, audio: callerAudio, tailMilliseconds: 1000,
+                              call: .init(callSid: "CA" + sid, streamSid: "MZ" + sid)), logger: quietLogger())
+                    return try? await caller.run()
+                }
+            }
+            var results: [SimulatedCaller.Result?] = []
+            for await result in group { results.append(result) }
+            return results
+        }
+        try? await Task.sleep(for: .milliseconds(500))  // let the server finish its calls' bookkeeping
+        sampler.cancel()
+        let cpuAfter = pid.flatMap(Self.cpuSeconds)
+        let server = await Self.fetchStatistics(mediaURL)
+
+        let completed = results.compactMap { $0 }
+        let turns = completed.flatMap(\.turns)
+        let latencies = turns.compactMap(\.latency)
+        var report = Report(
+            calls: calls, durationSeconds: duration, completedCalls: completed.count, failedCalls: calls - completed.count,
+            turns: turns.count, repliedTurns: latencies.count,
+            responseP50Milliseconds: percentile(latencies, 0.5), responseP99Milliseconds: percentile(latencies, 0.99),
+            server: server, callerLateSends: completed.reduce(0) { $0 + $1.lateSends })
+        if let before = cpuBefore, let after = cpuAfter {
+            report.serverCPUSecondsPerCallSecond = (after - before) / Double(calls * duration)
+        }
+        report.serverRSSBaselineMiB = rssBaseline
+        report.serverRSSPeakMiB = peak.value
+        if let baseline = rssBaseline, let top = peak.value { report.serverMemoryPerCallMiB = (top - baseline) / Double(calls) }
+        report.lateFrames = server.map { $0.lateTicks + $0.lateInboundFrames }
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+            print(String(decoding: try encoder.encode(report), as: UTF8.self))
+        } else {
+            printReport(report)
+        }
+    }
+
+    private func printReport(_ report: Report) {
+        func ms(_ value: Double?) -> String { value.map { formatted($0, digits: 2) + " ms" } ?? "-" }
+        print("calls: \(report.completedCalls) completed, \(report.failedCalls) failed")
+        print("turns: \(report.turns), replied \(report.repliedTurns); caller-measured response p50 \(ms(report.responseP50Milliseconds)), "
+            + "p99 \(ms(report.responseP99Milliseconds))")
+        if let server = report.server {
+            print("server: \(server.ticks) ticks, \(server.lateTicks) late; \(server.inboundFrames) inbound frames, "
+                + "\(server.lateInboundFrames) late; \(server.outboundFrames) outbound frames; failed calls \(server.failedCalls)")
+            print("server: pipeline-added latency p50 \(ms(server.pipelineAddedP50)), p99 \(ms(server.pipelineAddedP99)); "
+                + "\(server.interruptions) barge-ins")
+        }
+        if let cpu = report.serverCPUSecondsPerCallSecond {
+            print("server CPU: \(formatted(cpu * 1000, digits: 3)) ms per call-second (\(formatted(cpu, digits: 5)) s)")
+        }
+        if let perCall = report.serverMemoryPerCallMiB, let peak = report.serverRSSPeakMiB, let base = report.serverRSSBaselineMiB {
+            print("server memory: \(formatted(base, digits: 1)) MiB idle, \(formatted(peak, digits: 1)) MiB peak, "
+                + "\(formatted(perCall, digits: 3)) MiB per call")
+        }
+        print("load generator: \(report.callerLateSends) sends more than 20 ms late")
+    }
+
+    /// Starts `voicepipe serve --port 0` and reads the port it prints.
+    private func startServer() throws -> (Process, Int) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        process.arguments = ["serve", "--port", "0", "--agent", agent.rawValue]
+        var environment = ProcessInfo.processInfo.environment
+        environment["TWILIO_AUTH_TOKEN"] = nil
+        environment["LOG_LEVEL"] = environment["LOG_LEVEL"] ?? "error"
+        process.environment = environment
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        var line = Data()
+        while let byte = try pipe.fileHandleForReading.read(upToCount: 1), !byte.isEmpty {
+            if byte == Data("\n".utf8) {
+                let text = String(decoding: line, as: UTF8.self)
+                if let port = text.split(separator: " ").last.flatMap({ Int($0) }), text.contains("listening") { return (process, port) }
+                line.removeAll()
+            } else {
+                line += byte
+            }
+        }
+        throw ValidationError("the server did not start")
+    }
+
+    private static func cpuSeconds(_ pid: Int32) -> Double? {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let close = stat.lastIndex(of: ")")
+        else { return nil }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        guard fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }
+        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
+
+    private static func rssMiB(_ pid: Int32) -> Double? {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return nil }
+        for line in status.split(separator: "\n") where line.hasPrefix("VmRSS:") {
+            return line.split(separator: " ").dropFirst().first.flatMap { Double($0) }.map { $0 / 1024 }
+        }
+        return nil
+    }
+
+    private static func fetchStatistics(_ mediaURL: String) async -> ServerStatistics.Snapshot? {
+        let health = mediaURL.replacingOccurrences(of: "ws://", with: "http://").replacingOccurrences(of: "/twilio/media", with: "/health")
+        guard let response = try? await HTTPClient.shared.execute(HTTPClientRequest(url: health), timeout: .seconds(5)),
+            let body = try? await response.body.collect(upTo: 1 << 20)
+        else { return nil }
+        return try? JSONDecoder().decode(ServerStatistics.Snapshot.self, from: Data(body.readableBytesView))
+    }
+}
+
+func percentile(_ values: [Double], _ fraction: Double) -> Double? {
+    guard !values.isEmpty else { return nil }
+    let sorted = values.sorted()
+    return sorted[min(sorted.count - 1, max(0, Int((fraction * Double(sorted.count)).rounded(.up)) - 1))]
+}
+
+/// The highest resident set size seen.
+final class PeakRSS: @unchecked Sendable {
+    private var peak: Double?
+    private let lock = NSLock()
+    func update(_ value: Double) { lock.withLock { peak = max(peak ?? 0, value) } }
+    var value: Double? { lock.withLock { peak } }
+}
