@@ -56,7 +56,7 @@ public struct SimulatedCaller: Sendable {
 
     /// What happened.
     public struct Result: Sendable {
-        /// The caller's turns (speech followed by at least 700 ms of silence) and their replies.
+        /// The caller's turns (speech followed by at least 500 ms of silence) and their replies.
         public var turns: [Turn]
         /// The agent's audio as played to the caller, 8 kHz, on the call's timeline.
         public var reply: [Float]
@@ -89,8 +89,8 @@ public struct SimulatedCaller: Sendable {
         self.logger = logger
     }
 
-    /// The caller's turns in `audio`: where speech (20 ms frames above −40 dBFS) is followed by 700 ms of
-    /// silence or the end; the time is the end of the last speech frame, in ms.
+    /// The caller's turns in `audio`: where speech (20 ms frames above −40 dBFS) is followed by 500 ms of
+    /// silence (the server's default end of turn) or the end; the time is the end of the last speech frame, in ms.
     public static func turnEnds(_ audio: [Float]) -> [Double] {
         var ends: [Double] = []
         var lastSpeech: Int?
@@ -103,7 +103,7 @@ public struct SimulatedCaller: Sendable {
                 silent = 0
             } else if let last = lastSpeech {
                 silent += 1
-                if silent == 35 {
+                if silent == 25 {
                     ends.append(Double(last + 1) * 20)
                     lastSpeech = nil
                 }

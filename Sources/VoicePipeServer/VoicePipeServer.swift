@@ -114,9 +114,16 @@ public struct VoicePipeServer: Sendable {
         try await makeApplication(onListening: onListening).runService()
     }
 
-    /// Runs until the task is cancelled (no signal handling: for embedding, tests and the demo).
+    /// Runs until the task is cancelled, then shuts down gracefully as on SIGTERM (no signal handling: for
+    /// embedding, tests and the demo).
     public func runUntilCancelled(onListening: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
-        try await makeApplication(onListening: onListening).run()
+        let group = ServiceGroup(
+            configuration: .init(services: [makeApplication(onListening: onListening)], gracefulShutdownSignals: [], logger: logger))
+        try await withTaskCancellationHandler {
+            try await group.run()
+        } onCancel: {
+            Task { await group.triggerGracefulShutdown() }
+        }
     }
 
     private func makeApplication(onListening: @escaping @Sendable (Int) async -> Void) -> some ApplicationProtocol {

@@ -4,6 +4,7 @@
 //===----------------------------------------------------------------------===//
 
 import ArgumentParser
+import Logging
 import VoiceDSP
 import VoicePipeServer
 
@@ -29,7 +30,9 @@ struct Demo: AsyncParsableCommand {
     func run() async throws {
         let path = input ?? Self.bundledRecording()
         let audio = spacedTurns(try loadCallerAudio(path))
-        let server = VoicePipeServer(configuration: .init(host: "127.0.0.1", port: 0, makeAgent: agent.make), logger: quietLogger())
+        var serverLogger = quietLogger()
+        serverLogger.logLevel = .critical  // the call's outcome is reported below; shutdown chatter is not news
+        let server = VoicePipeServer(configuration: .init(host: "127.0.0.1", port: 0, makeAgent: agent.make), logger: serverLogger)
         let (ports, listening) = AsyncStream.makeStream(of: Int.self)
         let serverTask = Task { try await server.runUntilCancelled { listening.yield($0) } }
         var iterator = ports.makeAsyncIterator()
@@ -73,7 +76,8 @@ struct Demo: AsyncParsableCommand {
     }
 }
 
-/// The recording with every stretch of speech (parts separated by 700 ms of silence) followed by as much
+/// The recording with every stretch of speech (parts separated by 500 ms of silence, the server's end of
+/// turn) followed by as much
 /// silence as it lasted plus 1.5 s: room for an echo of it before the caller goes on.
 func spacedTurns(_ audio: [Float]) -> [Float] {
     var output: [Float] = []
@@ -85,7 +89,7 @@ func spacedTurns(_ audio: [Float]) -> [Float] {
         if isSpeech {
             if start == nil { start = frame }
             lastSpeech = frame
-        } else if let first = start, frame - lastSpeech >= 35 || frame == frames {
+        } else if let first = start, frame - lastSpeech >= 25 || frame == frames {
             let stretch = audio[(first * 160)..<((lastSpeech + 1) * 160)]
             output += stretch
             output += [Float](repeating: 0, count: stretch.count + 12000)

@@ -204,17 +204,34 @@ struct VADCommandTests {
 
 @Suite("voicepipe demo")
 struct DemoCommandTests {
-    @Test("round-trips the bundled recording and reports a G.711-grade SNR")
-    func demo() throws {
-        let result = try VoicePipeCLI.run(["demo"])
-        #expect(result.status == 0, "\(result.stderr)")
-        let lines = result.stdout.split(separator: "\n")
-        let snrs = lines.compactMap { line -> Double? in
-            guard let range = line.range(of: "SNR ") else { return nil }
-            return Double(line[range.upperBound...].prefix { $0 != " " })
+    struct Output: Decodable {
+        struct Turn: Decodable {
+            var lastSpeech: Double
+            var firstReply: Double?
         }
-        #expect(snrs.count == 2)
-        // G.711 keeps roughly 35-38 dB SNR on speech at normal levels.
-        #expect(snrs.allSatisfy { (30...45).contains($0) }, "\(result.stdout)")
+        var turns: [Turn]
+        var framesSent: Int
+        var mediaReceived: Int
+        var marksEchoed: Int
+        var protocolErrors: [String]
+    }
+
+    @Test("the main job: server and simulated call in one command, every turn answered, reply.wav written")
+    func demo() throws {
+        let dir = try TemporaryDirectory()
+        let reply = dir.path("reply.wav")
+        let result = try VoicePipeCLI.run(["demo", "--output", reply, "--json"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let output = try JSONDecoder().decode(Output.self, from: Data(result.stdout.utf8))
+        // The bundled recording has four sentences (the second with long pauses): each turn gets an echo.
+        #expect(output.turns.count >= 4, "\(result.stdout)")
+        for turn in output.turns {
+            let latency = try #require(turn.firstReply.map { $0 - turn.lastSpeech }, "unanswered turn at \(turn.lastSpeech) ms")
+            #expect(latency > 400 && latency < 2000, "latency \(latency) ms")
+        }
+        #expect(output.protocolErrors.isEmpty && output.marksEchoed == output.mediaReceived && output.mediaReceived > 200)
+        let wav = try WAVFile(path: reply)
+        #expect(wav.clip.sampleRate == 8000 && wav.clip.samples.count == output.framesSent * 160)
+        #expect(wav.clip.samples.contains { abs($0) > 0.05 })  // the agent's voice is in it
     }
 }
