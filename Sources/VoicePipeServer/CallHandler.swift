@@ -71,6 +71,8 @@ struct CallHandler {
             counts = (0, 0, 0, 0, 0)
         }
 
+        let metronomeID = server.metronome.add { continuation.yield(.tick(due: $0)) }  // the 20 ms clock
+        defer { server.metronome.remove(metronomeID) }
         try await withGracefulShutdownHandler {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask {  // the socket
@@ -89,14 +91,6 @@ struct CallHandler {
                         continuation.yield(.closed(reason: nil))
                     } catch {
                         continuation.yield(.closed(reason: "\(error)"))
-                    }
-                }
-                group.addTask {  // the 20 ms clock
-                    var due = ContinuousClock.now
-                    while !Task.isCancelled {
-                        due += .milliseconds(20)
-                        try? await Task.sleep(until: due, clock: .continuous)
-                        continuation.yield(.tick(due: due))
                     }
                 }
 

@@ -76,6 +76,8 @@ public struct VoicePipeServer: Sendable {
     public let configuration: Configuration
     /// Call statistics, shared by every call of this server.
     public let statistics: ServerStatistics
+    /// The calls' 20 ms clock.
+    let metronome = Metronome()
     private let registry: PrometheusCollectorRegistry
     /// The factory every call's metrics come from (exposed at `/metrics`).
     let metricsFactory: PrometheusMetricsFactory
