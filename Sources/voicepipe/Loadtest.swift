@@ -8,6 +8,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import TwilioMediaStreams
+import VoiceDSP
 import VoicePipeServer
 
 /// `voicepipe loadtest`: many simulated calls at once against a server.
@@ -24,6 +25,7 @@ struct Loadtest: AsyncParsableCommand {
     @Option(help: "Length of each call, in seconds.") var duration = 30
     @Option(help: "A running server's media URL (default: start one).") var url: String?
     @Option(help: "The agent of the started server: echo or tone.") var agent = AgentKind.echo
+    @Option(help: "The voice activity detector of the started server: silero or classic.") var vad = VoiceActivityDetector.Model.silero
     @Flag(help: "Print one JSON object.") var json = false
 
     struct Report: Encodable {
@@ -42,6 +44,7 @@ struct Loadtest: AsyncParsableCommand {
         var serverMemoryPerCallMiB: Double?
         var callerLateSends: Int
         var lateFrames: Int?
+        var loadGeneratorCPUSecondsPerCallSecond: Double?
     }
 
     func run() async throws {
@@ -61,6 +64,7 @@ struct Loadtest: AsyncParsableCommand {
         let mediaURL = base!
         let pid = child?.processIdentifier
         let cpuBefore = pid.flatMap(Self.cpuSeconds)
+        let ownBefore = Self.cpuSeconds(getpid())
         let rssBaseline = pid.flatMap(Self.rssMiB)
         let peak = PeakRSS()
         let sampler = Task {
@@ -91,6 +95,7 @@ struct Loadtest: AsyncParsableCommand {
         try? await Task.sleep(for: .milliseconds(500))  // let the server finish its calls' bookkeeping
         sampler.cancel()
         let cpuAfter = pid.flatMap(Self.cpuSeconds)
+        let ownAfter = Self.cpuSeconds(getpid())
         let server = await Self.fetchStatistics(mediaURL)
 
         let completed = results.compactMap { $0 }
@@ -103,6 +108,9 @@ struct Loadtest: AsyncParsableCommand {
             server: server, callerLateSends: completed.reduce(0) { $0 + $1.lateSends })
         if let before = cpuBefore, let after = cpuAfter {
             report.serverCPUSecondsPerCallSecond = (after - before) / Double(calls * duration)
+        }
+        if let before = ownBefore, let after = ownAfter {
+            report.loadGeneratorCPUSecondsPerCallSecond = (after - before) / Double(calls * duration)
         }
         report.serverRSSBaselineMiB = rssBaseline
         report.serverRSSPeakMiB = peak.value
@@ -135,14 +143,15 @@ struct Loadtest: AsyncParsableCommand {
             print("server memory: \(formatted(base, digits: 1)) MiB idle, \(formatted(peak, digits: 1)) MiB peak, "
                 + "\(formatted(perCall, digits: 3)) MiB per call")
         }
-        print("load generator: \(report.callerLateSends) sends more than 20 ms late")
+        let generatorCPU = report.loadGeneratorCPUSecondsPerCallSecond.map { " (" + formatted($0 * 1000, digits: 3) + " ms CPU per call-second)" } ?? ""
+        print("load generator: \(report.callerLateSends) sends more than 20 ms late\(generatorCPU)")
     }
 
     /// Starts `voicepipe serve --port 0` and reads the port it prints.
     private func startServer() throws -> (Process, Int) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-        process.arguments = ["serve", "--port", "0", "--agent", agent.rawValue]
+        process.arguments = ["serve", "--port", "0", "--agent", agent.rawValue, "--vad", vad.rawValue]
         var environment = ProcessInfo.processInfo.environment
         environment["TWILIO_AUTH_TOKEN"] = nil
         environment["LOG_LEVEL"] = environment["LOG_LEVEL"] ?? "error"

@@ -7,6 +7,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import VoiceAgent
+import VoiceDSP
 import VoicePipeServer
 
 /// The built-in agents.
@@ -35,15 +36,17 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "The URL Twilio reaches this server at, e.g. https://agent.example.com (default http://host:port).")
     var publicURL: String?
     @Option(help: "The agent that answers: echo (plays each turn back) or tone.") var agent = AgentKind.echo
+    @Option(help: "The voice activity detector: silero (accurate) or classic (cheap).") var vad = VoiceActivityDetector.Model.silero
 
     func run() async throws {
         var logger = Logger(label: "voicepipe")
         logger.logLevel = ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
         let token = ProcessInfo.processInfo.environment["TWILIO_AUTH_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
         logger.info("signature validation \(token == nil ? "off (TWILIO_AUTH_TOKEN not set)" : "on")")
-        let server = VoicePipeServer(
-            configuration: .init(host: host, port: port, publicURL: publicURL, authToken: token, makeAgent: agent.make),
-            logger: logger)
+        var configuration = VoicePipeServer.Configuration(
+            host: host, port: port, publicURL: publicURL, authToken: token, makeAgent: agent.make)
+        configuration.inbound.voiceActivity.model = vad
+        let server = VoicePipeServer(configuration: configuration, logger: logger)
         try await server.run { port in
             // One line on standard output, unbuffered, for whoever started the server (the load test reads it).
             let line = Array("voicepipe: listening on port \(port)\n".utf8)
