@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # VoicePipe developer entry point. Installs missing Debian packages itself (when root), then:
-#   ./dev.sh demo            the main job: round-trip bundled speech through G.711, print the SNR
+#   ./dev.sh demo            the main job: the server and a simulated Twilio call; prints each turn's latency
 #   ./dev.sh test            every test: unit, golden-vector and CLI tests, then the ring buffer under TSan
 #   ./dev.sh bench           the benchmarks (release build, ordo-one/benchmark)
 #   ./dev.sh fuzz [SECONDS]  fuzz the WAV parser and the Media Streams reader with libFuzzer (default 60 s each)
