@@ -9,6 +9,7 @@ import Logging
 import Synchronization
 import Testing
 import TwilioMediaStreams
+import VoiceDSP
 import VoicePipeServer
 
 /// What an abusive client saw.
@@ -17,7 +18,9 @@ struct AbuseOutcome {
 }
 
 /// Connects to `url`, sends `frames`, and waits up to `wait` for the server to close the socket.
-func abuse(_ url: String, frames: [String], wait: Duration = .seconds(3), hangUpAbruptly: Bool = false) async throws -> AbuseOutcome {
+func abuse(
+    _ url: String, frames: [String], wait: Duration = .seconds(3), hangUpAbruptly: Bool = false, neverRead: Bool = false
+) async throws -> AbuseOutcome {
     var logger = Logger(label: "abuser")
     logger.logLevel = .critical
     let closed = ClosedFlag()
@@ -25,6 +28,10 @@ func abuse(_ url: String, frames: [String], wait: Duration = .seconds(3), hangUp
         try await WebSocketClient.connect(url: url, logger: logger) { inbound, outbound, _ in
             for frame in frames { try await outbound.write(.text(frame)) }
             if hangUpAbruptly { throw CancellationError() }
+            if neverRead {
+                try await Task.sleep(for: wait)
+                return
+            }
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask {
                     for try await _ in inbound {}
@@ -56,6 +63,19 @@ enum Frames {
     }
     static let connected = text { twilio, out in twilio.connected(into: &out) }
     static let start = text { twilio, out in twilio.start(into: &out) }
+    /// The caller's speech (8 kHz samples) as media frames.
+    static func speech(_ samples: [Float]) -> [String] {
+        let twilio = TwilioStreamSimulator(configuration: .init(streamSid: "MZ00000000000000000000000000000001"))
+        return stride(from: 0, to: samples.count - 159, by: 160).enumerated().map { index, start in
+            let pcm = samples[start..<(start + 160)].map(AudioClip.pcm16Sample)
+            var codes = [UInt8](repeating: 0, count: 160)
+            pcm.withUnsafeBufferPointer { input in codes.withUnsafeMutableBufferPointer { MuLaw.encode(input, into: $0) } }
+            var out: [UInt8] = []
+            codes.withUnsafeBytes { twilio.media($0, timestamp: index * 20, into: &out) }
+            return String(decoding: out, as: UTF8.self)
+        }
+    }
+
     static func media(_ count: Int) -> [String] {
         let twilio = TwilioStreamSimulator(configuration: .init(streamSid: "MZ00000000000000000000000000000001"))
         let silence = [UInt8](repeating: 0xFF, count: 160)
@@ -90,6 +110,9 @@ extension ServerTests {
         outcomes["a flood faster than real time"] = try await abuse(url, frames: opening + Frames.media(5000), wait: .seconds(2))
         outcomes["unknown event"] = try await abuse(url, frames: opening + ["{\"event\":\"transcription\",\"streamSid\":\"x\"}"], wait: .milliseconds(500))
         outcomes["abrupt disconnect mid-utterance"] = try await abuse(url, frames: opening + Frames.media(50), hangUpAbruptly: true)
+        // A slow reader: speaks a whole turn at once, then never reads the reply (nor echoes its marks).
+        let turn = Frames.speech(Speech.silence(300) + Speech.thePerson + Speech.silence(1500))
+        outcomes["a reader that never drains"] = try await abuse(url, frames: opening + turn, wait: .seconds(2), neverRead: true)
 
         for name in ["malformed JSON", "bad base64", "media before start", "a 1 MB frame"] {
             #expect(outcomes[name]?.serverClosed == true, "\(name): not closed")
@@ -106,8 +129,10 @@ extension ServerTests {
         #expect(call.mediaReceived > 80 && call.marksEchoed == call.mediaReceived)
         let stats = running.server.statistics.snapshot
         #expect(stats.activeCalls == 0)  // every call, good or bad, was cleaned up
-        #expect(stats.totalCalls == 8)
-        #expect(stats.failedCalls == 7)  // all but the healthy call, which ended with stop
+        #expect(stats.totalCalls == 9)
+        #expect(stats.failedCalls == 8)  // all but the healthy call, which ended with stop
+        // The slow reader got a reply it never read: the server held back all but the 200 ms lead.
+        #expect(stats.outboundFrames <= call.mediaReceived + 10 + 2)
         await running.stop()
     }
 }

@@ -121,6 +121,22 @@ struct ServerTests {
         await running.stop()
     }
 
+    @Test("graceful shutdown ends open calls cleanly and records them")
+    func gracefulShutdown() async throws {
+        let running = try await RunningServer.start()
+        let url = running.mediaURL
+        let call = Task {
+            try await SimulatedCaller(.init(url: url, audio: Speech.silence(300) + Speech.thePerson, tailMilliseconds: 5000)).run()
+        }
+        try await Task.sleep(for: .seconds(1))
+        #expect(running.server.statistics.snapshot.activeCalls == 1)
+        await running.stop()
+        let result = try await call.value  // the caller saw the server close the socket, not an error
+        #expect(result.framesSent < 100)
+        let stats = running.server.statistics.snapshot
+        #expect(stats.activeCalls == 0 && stats.totalCalls == 1 && stats.inboundFrames > 0)
+    }
+
     @Test("the voice webhook answers TwiML that connects the media stream with the call's parameters")
     func voiceWebhook() async throws {
         let running = try await RunningServer.start()
