@@ -35,12 +35,15 @@ struct CallHandler {
     }
 
     func run(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) async throws {
-        try await withSpan("voicepipe.call") { span in
-            try await runCall(inbound: inbound, outbound: outbound, span: span)
-        }
+        let tracer = server.configuration.tracer ?? InstrumentationSystem.tracer
+        let span = tracer.startAnySpan("voicepipe.call")
+        defer { span.end() }
+        try await runCall(inbound: inbound, outbound: outbound, tracer: tracer, span: span)
     }
 
-    private func runCall(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, span: any Span) async throws {
+    private func runCall(
+        inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, tracer: any Tracer, span: any Span
+    ) async throws {
         var logger = logger
         let configuration = server.configuration
         let statistics = server.statistics
@@ -63,6 +66,18 @@ struct CallHandler {
         var utteranceMap: [Int: Int] = [:]  // session utterance → controller utterance
         var currentUtterance: Int?
         var ending = false
+        var turnSpan: (any Span)?  // the current turn's span, a child of the call's
+        func endTurnSpan() {
+            guard let turn = turnSpan else { return }
+            if case .int64(let index)? = turn.attributes["voicepipe.turn"]?.toSpanAttribute(), index >= 1, index <= controller.turns.count {
+                let record = controller.turns[Int(index) - 1]
+                if let response = record.responseLatency { turn.attributes["voicepipe.turn.response_ms"] = response }
+                if let added = record.pipelineAdded { turn.attributes["voicepipe.turn.pipeline_added_ms"] = added }
+                turn.attributes["voicepipe.turn.interrupted"] = record.interrupted
+            }
+            turn.end()
+            turnSpan = nil
+        }
 
         func flushCounts() {
             statistics.frames(
@@ -182,6 +197,12 @@ struct CallHandler {
                         case .cancelAgent(let turn):
                             await runner.cancel(turn: turn)
                         case .notifyAgent(let event):
+                            if case .turnStarted(let number) = event {
+                                endTurnSpan()
+                                let turn = tracer.startAnySpan("voicepipe.turn", context: span.context)
+                                turn.attributes["voicepipe.turn"] = number
+                                turnSpan = turn
+                            }
                             await agent.observe(event)
                         case .play(let samples, let rate, let utterance):
                             if currentUtterance != utterance {
@@ -230,6 +251,7 @@ struct CallHandler {
         }
 
         continuation.finish()
+        endTurnSpan()
         await runner.cancelAll()
         flushCounts()
         statistics.callEnded(failed: failed, turns: controller.turns)

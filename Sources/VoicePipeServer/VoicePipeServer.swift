@@ -13,6 +13,7 @@ import NIOCore
 import Prometheus
 import ServiceLifecycle
 import Synchronization
+public import Tracing
 import TwilioMediaStreams
 public import VoiceAgent
 public import VoiceDSP
@@ -52,6 +53,8 @@ public struct VoicePipeServer: Sendable {
         public var maximumLead: Duration?
         /// The largest WebSocket message accepted, in bytes (a Twilio media message is about 330).
         public var maximumMessageBytes: Int
+        /// The tracer for the per-call and per-turn spans (`nil`: the bootstrapped one, a no-op by default).
+        public var tracer: (any Tracer)?
 
         /// Creates settings; the defaults serve the echo agent on 127.0.0.1:8080 without validation.
         public init(
@@ -69,6 +72,7 @@ public struct VoicePipeServer: Sendable {
             self.turnTaking = turnTaking
             self.maximumLead = maximumLead
             self.maximumMessageBytes = maximumMessageBytes
+            tracer = nil
         }
     }
 

@@ -6,6 +6,8 @@
 import AsyncHTTPClient
 import Foundation
 import HummingbirdWSClient
+import InMemoryTracing
+import Tracing
 import Logging
 import NIOCore
 import NIOHTTP1
@@ -94,7 +96,10 @@ enum Speech {
 struct ServerTests {
     @Test("end to end over real WebSockets: a simulated Twilio call gets its echo, on time, and the server counts it")
     func endToEnd() async throws {
-        let running = try await RunningServer.start()
+        let tracer = InMemoryTracer()
+        var configuration = VoicePipeServer.Configuration(port: 0)
+        configuration.tracer = tracer
+        let running = try await RunningServer.start(configuration)
         let audio = Speech.silence(300) + Speech.thePerson + Speech.silence(300)
         let result = try await SimulatedCaller(.init(url: running.mediaURL, audio: audio, tailMilliseconds: 3500)).run()
         try await running.settle()
@@ -118,6 +123,17 @@ struct ServerTests {
         #expect(metrics.body.contains("voicepipe_calls_total 1"))
         let health = try await running.get("/health")
         #expect(health.status == 200 && health.body.contains("\"totalCalls\":1"))
+        // A span for the call and one for its turn, with the call's id and the turn's latency.
+        let spans = tracer.finishedSpans
+        let call = try #require(spans.first { $0.operationName == "voicepipe.call" })
+        #expect(call.attributes["twilio.call_sid"]?.toSpanAttribute() == .string("CA00000000000000000000000000000000"))
+        let turn = try #require(spans.first { $0.operationName == "voicepipe.turn" })
+        #expect(turn.parentSpanID == call.spanID)
+        guard case .double(let response)? = turn.attributes["voicepipe.turn.response_ms"]?.toSpanAttribute() else {
+            Issue.record("no response latency on the turn span")
+            return
+        }
+        #expect(abs(response - 500) < 100)
         await running.stop()
     }
 
