@@ -7,7 +7,9 @@ import ArgumentParser
 import AsyncHTTPClient
 import Foundation
 import NIOCore
+import Synchronization
 import TwilioMediaStreams
+import VoiceAgent
 import VoiceDSP
 import VoicePipeServer
 
@@ -104,7 +106,8 @@ struct Loadtest: AsyncParsableCommand {
         var report = Report(
             calls: calls, durationSeconds: duration, completedCalls: completed.count, failedCalls: calls - completed.count,
             turns: turns.count, repliedTurns: latencies.count,
-            responseP50Milliseconds: percentile(latencies, 0.5), responseP99Milliseconds: percentile(latencies, 0.99),
+            responseP50Milliseconds: CallSummary.percentile(latencies, 0.5),
+            responseP99Milliseconds: CallSummary.percentile(latencies, 0.99),
             server: server, callerLateSends: completed.reduce(0) { $0 + $1.lateSends })
         if let before = cpuBefore, let after = cpuAfter {
             report.serverCPUSecondsPerCallSecond = (after - before) / Double(calls * duration)
@@ -198,16 +201,9 @@ struct Loadtest: AsyncParsableCommand {
     }
 }
 
-func percentile(_ values: [Double], _ fraction: Double) -> Double? {
-    guard !values.isEmpty else { return nil }
-    let sorted = values.sorted()
-    return sorted[min(sorted.count - 1, max(0, Int((fraction * Double(sorted.count)).rounded(.up)) - 1))]
-}
-
 /// The highest resident set size seen.
-final class PeakRSS: @unchecked Sendable {
-    private var peak: Double?
-    private let lock = NSLock()
-    func update(_ value: Double) { lock.withLock { peak = max(peak ?? 0, value) } }
-    var value: Double? { lock.withLock { peak } }
+final class PeakRSS: Sendable {
+    private let peak = Mutex<Double?>(nil)
+    func update(_ value: Double) { peak.withLock { $0 = max($0 ?? 0, value) } }
+    var value: Double? { peak.withLock { $0 } }
 }

@@ -480,16 +480,18 @@ public final class MediaStreamReader {
         }
         return value
     }
+}
 
-    private func withBytes<Value>(
-        _ frame: some Sequence<UInt8>, _ body: (UnsafeRawBufferPointer) throws(TwilioProtocolError) -> Value
-    ) throws(TwilioProtocolError) -> Value {
-        func run(_ bytes: UnsafeRawBufferPointer) -> Result<Value, TwilioProtocolError> {
-            do { return .success(try body(bytes)) } catch { return .failure(error) }
-        }
-        if let result = frame.withContiguousStorageIfAvailable({ run(UnsafeRawBufferPointer($0)) }) { return try result.get() }
-        return try Array(frame).withUnsafeBytes { run($0) }.get()
+/// Runs `body` on a frame's bytes, keeping its typed error (the standard library's `withUnsafeBytes` and
+/// `withContiguousStorageIfAvailable` rethrow untyped).
+func withBytes<Value>(
+    _ frame: some Sequence<UInt8>, _ body: (UnsafeRawBufferPointer) throws(TwilioProtocolError) -> Value
+) throws(TwilioProtocolError) -> Value {
+    func run(_ bytes: UnsafeRawBufferPointer) -> Result<Value, TwilioProtocolError> {
+        do { return .success(try body(bytes)) } catch { return .failure(error) }
     }
+    if let result = frame.withContiguousStorageIfAvailable({ run(UnsafeRawBufferPointer($0)) }) { return try result.get() }
+    return try Array(frame).withUnsafeBytes { run($0) }.get()
 }
 
 /// A string value, or `.wrongType` naming the field.

@@ -237,10 +237,7 @@ public final class MediaStreamSession {
 
     /// Reads one text frame from Twilio.
     public func receive(_ frame: [UInt8], at time: Double) throws(TwilioProtocolError) -> Event? {
-        func run(_ bytes: UnsafeRawBufferPointer) -> Result<Event?, TwilioProtocolError> {
-            do { return .success(try receive(bytes, at: time)) } catch { return .failure(error) }
-        }
-        return try frame.withUnsafeBytes(run).get()
+        try withBytes(frame) { (bytes) throws(TwilioProtocolError) in try receive(bytes, at: time) }
     }
 
     private func receiveAudio(_ media: MediaStreamReader.Media, at time: Double) -> Int {

@@ -30,12 +30,7 @@ public struct MediaStreamWriter: Sendable {
     public func media(_ mulaw: UnsafeRawBufferPointer, into output: inout [UInt8]) {
         prefix("media", into: &output)
         output.append(contentsOf: #","media":{"payload":""#.utf8)
-        let start = output.count
-        let length = Base64.encodedCount(mulaw.count)
-        output.append(contentsOf: repeatElement(0, count: length))
-        output.withUnsafeMutableBytes { bytes in
-            _ = Base64.encode(mulaw, into: UnsafeMutableRawBufferPointer(rebasing: bytes[start..<(start + length)]))
-        }
+        Self.appendBase64(mulaw, to: &output)
         output.append(contentsOf: #""}}"#.utf8)
     }
 
@@ -73,6 +68,16 @@ public struct MediaStreamWriter: Sendable {
         output.append(contentsOf: #"","streamSid":""#.utf8)
         output.append(contentsOf: escapedStreamSid)
         output.append(UInt8(ascii: "\""))
+    }
+
+    /// Appends the padded base64 of `bytes`, encoded in place.
+    static func appendBase64(_ bytes: UnsafeRawBufferPointer, to output: inout [UInt8]) {
+        let start = output.count
+        let length = Base64.encodedCount(bytes.count)
+        output.append(contentsOf: repeatElement(0, count: length))
+        output.withUnsafeMutableBytes { buffer in
+            _ = Base64.encode(bytes, into: UnsafeMutableRawBufferPointer(rebasing: buffer[start..<(start + length)]))
+        }
     }
 
     /// Appends a non-negative integer in decimal.

@@ -106,12 +106,7 @@ public final class TwilioStreamSimulator {
         output.append(contentsOf: #"","timestamp":""#.utf8)
         MediaStreamWriter.appendDecimal(timestamp, to: &output)
         output.append(contentsOf: #"","payload":""#.utf8)
-        let start = output.count
-        let length = Base64.encodedCount(mulaw.count)
-        output.append(contentsOf: repeatElement(0, count: length))
-        output.withUnsafeMutableBytes { bytes in
-            _ = Base64.encode(mulaw, into: UnsafeMutableRawBufferPointer(rebasing: bytes[start..<(start + length)]))
-        }
+        MediaStreamWriter.appendBase64(mulaw, to: &output)
         output.append(contentsOf: #""}"#.utf8)
         streamSidSuffix(into: &output)
     }
@@ -192,10 +187,7 @@ public final class TwilioStreamSimulator {
 
     /// Reads a message from the app.
     public func receive(_ frame: [UInt8], at time: Double) throws(TwilioProtocolError) {
-        func run(_ bytes: UnsafeRawBufferPointer) -> Result<Void, TwilioProtocolError> {
-            do { return .success(try receive(bytes, at: time)) } catch { return .failure(error) }
-        }
-        try frame.withUnsafeBytes(run).get()
+        try withBytes(frame) { (bytes) throws(TwilioProtocolError) in try receive(bytes, at: time) }
     }
 
     /// Plays buffered audio up to `time` (milliseconds) and queues the echoes that fall due.
