@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 target="${1:-all}"
 seconds="${2:-60}"
 mkdir -p .build-fuzz Fuzz/artifacts
-flags=(-O -sanitize=fuzzer,address -parse-as-library
+flags=(-O -sanitize=fuzzer,address -parse-as-library -package-name VoicePipe
     -enable-upcoming-feature ExistentialAny -enable-upcoming-feature InternalImportsByDefault)
 
 fuzz_wav() {
@@ -39,7 +39,7 @@ fuzz_twilio() {
     local dir=Sources/TwilioMediaStreams/MediaStreams
     swiftc "${flags[@]}" -module-name TwilioFuzz \
         "$dir/JSONScanner.swift" "$dir/TwilioProtocolError.swift" "$dir/MediaStreamReader.swift" "$dir/Base64.swift" \
-        "$dir/TwilioMessage.swift" "$dir/AppMessage.swift" "$dir/MediaStreamWriter.swift" \
+        "$dir/TwilioMessage.swift" "$dir/AppMessage.swift" "$dir/MediaStreamWriter.swift" Sources/TwilioCore/HexDigit.swift \
         Fuzz/MediaStreamFuzzer.swift -o .build-fuzz/twilio-fuzzer
     .build-fuzz/twilio-fuzzer -max_total_time="$seconds" -max_len=2048 -print_final_stats=1 \
         -artifact_prefix=Fuzz/artifacts/ Fuzz/corpus/twilio

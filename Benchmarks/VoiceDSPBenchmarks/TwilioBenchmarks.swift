@@ -3,6 +3,7 @@
 // SPDX-License-Identifier: Apache-2.0
 //===----------------------------------------------------------------------===//
 
+import VoicePipeTesting
 import Benchmark
 import Foundation
 import TwilioMediaStreams

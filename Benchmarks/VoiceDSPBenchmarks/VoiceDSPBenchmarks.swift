@@ -7,7 +7,7 @@ import Benchmark
 import DequeModule
 import Foundation
 import Synchronization
-import VoiceDSP
+@_spi(Reference) import VoiceDSP
 
 /// Run with: `VOICEPIPE_BENCHMARKS=1 swift package benchmark --target VoiceDSPBenchmarks`.
 ///

@@ -3,7 +3,7 @@
 // SPDX-License-Identifier: Apache-2.0
 //===----------------------------------------------------------------------===//
 
-public import TwilioMediaStreams
+public import TwilioCore
 
 /// A Call resource as Twilio returns it (`/2010-04-01/Accounts/{AccountSid}/Calls/{Sid}.json`). Fields keep
 /// Twilio's types: `duration`, `price` and `queueTime` are strings; dates are RFC 2822 strings.

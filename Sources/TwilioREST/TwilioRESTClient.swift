@@ -8,7 +8,7 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import NIOPosix
-import TwilioMediaStreams
+import TwilioCore
 
 /// The Voice REST calls a voice-agent server needs: create a call, fetch it, update it (redirect, new
 /// TwiML, hang up). Form-encoded requests with basic auth, Twilio's JSON errors as ``TwilioRESTError``,

@@ -7,9 +7,12 @@
 /// answers with audio at any rate, transcript text and, when it is done, a hang-up.
 ///
 /// The ``TurnTakingController`` decides when a turn has ended and calls ``reply(to:)``; an
-/// ``AgentRunner`` runs the reply as a task and cancels it (and waits for it) when the caller barges in,
-/// so a reply must stop promptly when its task is cancelled. ``observe(_:)`` sees everything else as it
-/// happens (default: nothing).
+/// ``AgentRunner`` runs the reply as a task and cancels it when the caller barges in (without waiting: a
+/// cancelled reply's later outputs are ignored), so a reply should stop promptly when its task is
+/// cancelled. ``greeting(for:)`` is what the agent says when the call starts, before the caller speaks; the
+/// caller can barge in on it like on any reply. ``observe(_:)`` sees everything else as it happens
+/// (default: nothing), in order, on one task per call: return promptly, since the next reply starts after
+/// the events before it have been observed.
 ///
 /// A speech-recognition → language-model → speech-synthesis agent is a reply that transcribes the turn,
 /// streams the model's answer into the synthesiser and yields its audio chunk by chunk:
@@ -43,11 +46,18 @@ public protocol Agent: Sendable {
     /// Cancelled when the caller interrupts.
     func reply(to turn: CallerTurn) -> AsyncThrowingStream<AgentOutput, any Error>
 
+    /// What to say when the call starts, before the caller speaks (`nil`: nothing; wait for the caller).
+    /// Runs like a reply (numbered turn 0) and can be interrupted like one.
+    func greeting(for context: CallContext) -> AsyncThrowingStream<AgentOutput, any Error>?
+
     /// Everything else the caller does, as it happens.
     func observe(_ event: AgentEvent) async
 }
 
 extension Agent {
+    /// No greeting: the agent waits for the caller to speak.
+    public func greeting(for context: CallContext) -> AsyncThrowingStream<AgentOutput, any Error>? { nil }
+
     /// Ignores events.
     public func observe(_ event: AgentEvent) async {}
 }
@@ -62,29 +72,37 @@ public struct CallerTurn: Sendable {
     public var sampleRate: Int
     /// Whether the turn ended because it reached the maximum length rather than in silence.
     public var wasCut: Bool
+    /// The stream position of ``audio``'s first sample, in samples at ``sampleRate`` from the start of the
+    /// caller's stream (negative when the pre-roll reaches back before the stream began: those samples are
+    /// silence).
+    public var startPosition: Int
 
     /// Creates a turn.
-    public init(number: Int, audio: [Float], sampleRate: Int, wasCut: Bool = false) {
+    public init(number: Int, audio: [Float], sampleRate: Int, wasCut: Bool = false, startPosition: Int = 0) {
         self.number = number
         self.audio = audio
         self.sampleRate = sampleRate
         self.wasCut = wasCut
+        self.startPosition = startPosition
     }
 }
 
 /// What the caller did, for ``Agent/observe(_:)``.
 public enum AgentEvent: Sendable {
+    /// The call's stream started: the first event of every call, before any greeting.
+    case callStarted(CallContext)
     /// The caller started speaking: turn `number` began.
     case turnStarted(number: Int)
     /// The caller's audio as it arrives, while a turn is under way (only with
-    /// ``TurnTakingController/Configuration/streamsCallerAudio``): first the pre-roll, then 20 ms at a time.
+    /// ``TurnTakingController/Configuration/streamsCallerAudio``): first the pre-roll, then each tick's audio
+    /// (20 ms) at the turn's sample rate.
     case callerAudio(turn: Int, [Float])
     /// The turn ended (the same turn ``Agent/reply(to:)`` receives).
     case turnEnded(CallerTurn)
     /// The caller pressed a key.
     case dtmf(String)
-    /// The caller cut the agent's reply to turn `number` short; `heard` is the part of its text that was
-    /// played.
+    /// The caller cut the agent's reply to turn `number` (0: the greeting) short; `heard` is the part of its
+    /// text that was played.
     case interrupted(number: Int, heard: String)
     /// The call ended.
     case callEnded

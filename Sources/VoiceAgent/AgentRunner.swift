@@ -5,13 +5,18 @@
 
 import Synchronization
 
-/// Runs an agent's replies as tasks for one call, and cancels them on barge-in.
+/// Runs one call's agent: its replies as tasks, its events in order, and cancellation that never waits.
 ///
-/// ``start(_:deliver:)`` runs ``Agent/reply(to:)`` in a task and hands each output, stamped with the time
-/// the agent produced it, to `deliver` (which should queue it for the call's owner task, for example by
-/// yielding into its `AsyncStream`). ``cancel(turn:)`` cancels the task and returns only once it has ended,
-/// so nothing of a cancelled reply runs on. Late deliveries of a cancelled turn are harmless: the
-/// ``TurnTakingController`` ignores turns it is not waiting for.
+/// Everything the call's owner asks of the agent goes through here without blocking the owner:
+/// - ``observe(_:)`` and ``start(_:)`` / ``greet(_:)`` are queued for one driver task, which hands each
+///   event to ``Agent/observe(_:)`` in order and starts each reply after the events queued before it (an
+///   agent sees `turnEnded` before it is asked to reply). Each reply runs in a task of its own, and every
+///   output is handed to `deliver`, stamped with the time the agent produced it (`deliver` should queue
+///   it for the owner, for example by yielding into its `AsyncStream`).
+/// - ``cancel(turn:)`` cancels at once and returns at once: the owner can send `clear` in the same step.
+///   A reply cancelled before it started never starts. Outputs of a cancelled reply may still be
+///   delivered; the ``TurnTakingController`` ignores turns it is not waiting for.
+/// - ``finish()`` at the end of the call cancels what runs and waits for every task to end.
 public final class AgentRunner: Sendable {
     /// What a reply task reports.
     public enum Delivery: Sendable {
@@ -23,60 +28,152 @@ public final class AgentRunner: Sendable {
         case finished(turn: Int, error: String?)
     }
 
+    private enum Command: Sendable {
+        case observe(AgentEvent)
+        case reply(turn: Int, ticket: Int, CallerTurn?, CallContext?)
+    }
+
+    private struct State {
+        var tasks: [Int: Task<Void, Never>] = [:]
+        /// Every start gets a ticket; a cancel voids the turn's tickets issued so far (a turn can be started
+        /// again after an early start was cancelled).
+        var nextTicket = 1
+        var voidedThrough: [Int: Int] = [:]
+        var finished = false
+
+        func isVoid(turn: Int, ticket: Int) -> Bool { finished || ticket <= voidedThrough[turn, default: 0] }
+    }
+
     /// The agent.
     public let agent: any Agent
     private let clock: @Sendable () -> Double
-    private let tasks = Mutex<[Int: Task<Void, Never>]>([:])
+    private let deliver: @Sendable (Delivery) -> Void
+    private let commands: AsyncStream<Command>.Continuation
+    private let driver: Task<Void, Never>
+    private let state = Shared()
 
-    /// Creates a runner.
+    /// The runner's state, shared with its tasks.
+    private final class Shared: Sendable {
+        let mutex = Mutex(State())
+        func withLock<Result>(_ body: (inout State) -> Result) -> Result { mutex.withLock { body(&$0) } }
+    }
+
+    /// Creates a runner and its driver task.
     ///
-    /// - Parameter clock: Now, in ms, on the clock the controller uses.
-    public init(agent: any Agent, clock: @escaping @Sendable () -> Double) {
+    /// - Parameters:
+    ///   - agent: The call's agent.
+    ///   - clock: Now, in ms, on the clock the controller uses.
+    ///   - deliver: Receives every reply's progress, from the reply's task.
+    public init(agent: any Agent, clock: @escaping @Sendable () -> Double, deliver: @escaping @Sendable (Delivery) -> Void) {
         self.agent = agent
         self.clock = clock
-    }
-
-    /// Starts the reply to `turn`.
-    public func start(_ turn: CallerTurn, deliver: @escaping @Sendable (Delivery) -> Void) {
-        let agent = agent
-        let clock = clock
-        let task = Task {
-            deliver(.started(turn: turn.number, at: clock()))
-            do {
-                for try await output in agent.reply(to: turn) {
-                    if Task.isCancelled { break }
-                    deliver(.output(output, turn: turn.number, producedAt: clock()))
+        self.deliver = deliver
+        let (stream, continuation) = AsyncStream.makeStream(of: Command.self)
+        commands = continuation
+        let state = state
+        driver = Task { [agent] in
+            for await command in stream {
+                switch command {
+                case .observe(let event):
+                    await agent.observe(event)
+                case .reply(let turn, let ticket, let callerTurn, let context):
+                    guard !state.withLock({ $0.isVoid(turn: turn, ticket: ticket) }) else { continue }
+                    let stream: AsyncThrowingStream<AgentOutput, any Error>?
+                    if let callerTurn {
+                        stream = agent.reply(to: callerTurn)
+                    } else if let context {
+                        stream = agent.greeting(for: context)
+                    } else {
+                        stream = nil
+                    }
+                    Self.launch(turn: turn, ticket: ticket, stream: stream, state: state, clock: clock, deliver: deliver)
                 }
-                deliver(.finished(turn: turn.number, error: nil))
-            } catch is CancellationError {
-                deliver(.finished(turn: turn.number, error: nil))
-            } catch {
-                deliver(.finished(turn: turn.number, error: "\(error)"))
             }
         }
-        tasks.withLock { tasks in
-            tasks = tasks.filter { $0.key >= turn.number - 4 }  // finished replies are not removed otherwise
-            tasks[turn.number] = task
+    }
+
+    /// Hands an event to the agent's ``Agent/observe(_:)``, after the ones before it. Returns at once.
+    public func observe(_ event: AgentEvent) {
+        commands.yield(.observe(event))
+    }
+
+    /// Starts the reply to `turn`, once the events queued before it have been observed. Returns at once.
+    public func start(_ turn: CallerTurn) {
+        commands.yield(.reply(turn: turn.number, ticket: ticket(), turn, nil))
+    }
+
+    /// Starts the agent's greeting (turn 0). Without one, turn 0 finishes at once with no output.
+    public func greet(_ context: CallContext) {
+        commands.yield(.reply(turn: 0, ticket: ticket(), nil, context))
+    }
+
+    private func ticket() -> Int {
+        state.withLock { state in
+            defer { state.nextTicket += 1 }
+            return state.nextTicket
         }
     }
 
-    /// Cancels the reply to `turn` and waits for its task to end.
-    public func cancel(turn: Int) async {
-        let task = tasks.withLock { $0.removeValue(forKey: turn) }
+    /// Cancels the reply to `turn` (started or still queued) and returns at once. Nothing it produces is
+    /// delivered after this returns, not even its `finished`.
+    public func cancel(turn: Int) {
+        let task = state.withLock { state -> Task<Void, Never>? in
+            state.voidedThrough[turn] = state.nextTicket - 1
+            return state.tasks.removeValue(forKey: turn)
+        }
         task?.cancel()
-        await task?.value
     }
 
-    /// Cancels every reply and waits for them (at the end of a call).
-    public func cancelAll() async {
-        let all = tasks.withLock { tasks in
-            defer { tasks.removeAll() }
-            return Array(tasks.values)
+    /// Cancels every reply, ends the driver and waits for all of them to end (at the end of a call).
+    public func finish() async {
+        commands.finish()
+        await driver.value  // no reply starts after this
+        let all = state.withLock { state in
+            defer { state.tasks.removeAll() }
+            state.finished = true
+            return Array(state.tasks.values)
         }
         for task in all { task.cancel() }
         for task in all { await task.value }
     }
 
     /// The number of replies not yet cancelled (finished ones included until pruned).
-    var trackedReplies: Int { tasks.withLock { $0.count } }
+    var trackedReplies: Int { state.withLock { $0.tasks.count } }
+
+    private static func launch(
+        turn: Int, ticket: Int, stream: AsyncThrowingStream<AgentOutput, any Error>?, state: Shared,
+        clock: @escaping @Sendable () -> Double, deliver: @escaping @Sendable (Delivery) -> Void
+    ) {
+        /// Delivers unless the run was cancelled: checked under the lock that `cancel` takes.
+        @Sendable func send(_ delivery: Delivery) {
+            state.withLock { state in
+                if !state.isVoid(turn: turn, ticket: ticket) { deliver(delivery) }
+            }
+        }
+        let task = Task {
+            send(.started(turn: turn, at: clock()))
+            guard let stream else {
+                send(.finished(turn: turn, error: nil))
+                return
+            }
+            do {
+                for try await output in stream {
+                    if Task.isCancelled { break }
+                    send(.output(output, turn: turn, producedAt: clock()))
+                }
+                send(.finished(turn: turn, error: nil))
+            } catch is CancellationError {
+                send(.finished(turn: turn, error: nil))
+            } catch {
+                send(.finished(turn: turn, error: "\(error)"))
+            }
+        }
+        let voided = state.withLock { state in
+            guard !state.isVoid(turn: turn, ticket: ticket) else { return true }
+            state.tasks = state.tasks.filter { $0.key >= turn - 4 }  // finished replies are not removed otherwise
+            state.tasks[turn] = task
+            return false
+        }
+        if voided { task.cancel() }
+    }
 }

@@ -21,10 +21,11 @@ public import VoiceDSP
 ///     └──────────────────────────── reply played to the end ◀─────────────────────────────────┘
 /// ```
 ///
+/// - Greeting: ``callStarted(_:into:)`` lets the agent speak first (turn 0); the caller can barge in on it.
 /// - End of turn: the ``InboundChain``'s `Endpointer` (trailing silence, minimum speech, maximum turn).
-///   With ``Configuration/earlyStartMilliseconds`` the agent starts on a shorter silence; its output is held
+///   With ``Configuration/earlyStart`` the agent starts on a shorter silence; its output is held
 ///   until the end of turn is confirmed, and it is cancelled if the caller goes on.
-/// - Barge-in: caller speech for ``Configuration/bargeInMilliseconds`` in a row while the agent's audio
+/// - Barge-in: caller speech for ``Configuration/bargeIn`` in a row while the agent's audio
 ///   plays, counting only frames louder than the agent's own level less ``Configuration/echoReturnLossDB``
 ///   (quieter speech-like audio is taken for the agent's echo). Short noises never reach the threshold.
 /// - Transcript: text is placed on the audio that follows it; when a reply is cut, the words are kept in
@@ -34,32 +35,29 @@ public import VoiceDSP
 public final class TurnTakingController {
     /// Policy.
     public struct Configuration: Sendable {
-        /// Caller speech needed to interrupt the agent, in ms (default 200).
-        public var bargeInMilliseconds: Int
+        /// Caller speech needed to interrupt the agent (default 200 ms).
+        public var bargeIn: Duration
         /// How much quieter than the agent's own output the caller's audio may be and still interrupt, in dB
         /// (default 15; `nil` to ignore levels).
         public var echoReturnLossDB: Float?
         /// Start the agent after this much silence, before the end of turn is confirmed (default `nil`: off).
-        public var earlyStartMilliseconds: Int?
-        /// Audio kept from before the detected speech start, in ms (default 300).
-        public var preRollMilliseconds: Int
-        /// The rate of the ticks' audio (the ``InboundChain``'s output rate).
-        public var sampleRate: Int
+        public var earlyStart: Duration?
+        /// Audio kept from before the detected speech start (default 300 ms).
+        public var preRoll: Duration
         /// Stream the caller's audio to the agent while a turn is under way (``AgentEvent/callerAudio(turn:_:)``,
-        /// one array per 20 ms; default off: the agent gets the whole turn when it ends).
+        /// one array per tick; default off: the agent gets the whole turn when it ends).
         public var streamsCallerAudio: Bool
 
-        /// Creates a policy.
+        /// Creates a policy. The sample rate is the ticks' own (``InboundChain/Tick/sampleRate``).
         public init(
-            bargeInMilliseconds: Int = 200, echoReturnLossDB: Float? = 15, earlyStartMilliseconds: Int? = nil,
-            preRollMilliseconds: Int = 300, sampleRate: Int = 16000, streamsCallerAudio: Bool = false
+            bargeIn: Duration = .milliseconds(200), echoReturnLossDB: Float? = 15, earlyStart: Duration? = nil,
+            preRoll: Duration = .milliseconds(300), streamsCallerAudio: Bool = false
         ) {
-            self.streamsCallerAudio = streamsCallerAudio
-            self.bargeInMilliseconds = bargeInMilliseconds
+            self.bargeIn = bargeIn
             self.echoReturnLossDB = echoReturnLossDB
-            self.earlyStartMilliseconds = earlyStartMilliseconds
-            self.preRollMilliseconds = preRollMilliseconds
-            self.sampleRate = sampleRate
+            self.earlyStart = earlyStart
+            self.preRoll = preRoll
+            self.streamsCallerAudio = streamsCallerAudio
         }
     }
 
@@ -81,7 +79,9 @@ public final class TurnTakingController {
     public enum Intent: Sendable {
         /// Run the agent's reply to this turn (and report its outputs with the turn's number).
         case startAgent(CallerTurn)
-        /// Cancel the reply to this turn, and wait for it to end.
+        /// Run the agent's greeting as turn 0 (``Agent/greeting(for:)``).
+        case startGreeting(CallContext)
+        /// Cancel the reply to this turn (without waiting: nothing of it is delivered afterwards).
         case cancelAgent(turn: Int)
         /// Tell the agent (``Agent/observe(_:)``).
         case notifyAgent(AgentEvent)
@@ -104,14 +104,16 @@ public final class TurnTakingController {
     /// The call's latency summary.
     public var summary: CallSummary { CallSummary(turns) }
 
-    // The caller.
-    private var position = 0  // 8 kHz samples ticked (the Endpointer's positions)
-    private var preRoll: [Float]
+    // The caller, in samples at the ticks' rate.
+    private var sampleRate = 0  // of the ticks; set by the first
+    private var position = 0  // the end of the last tick
+    private var preRoll: [Float] = []
     private var preRollHead = 0
     private var turnAudio: [Float] = []
     private var turnNumber = 0
-    private var silentFrames = 0
-    private var bargeInFrames = 0
+    private var turnStart = 0  // the stream position of turnAudio's first sample
+    private var silentSamples = 0
+    private var bargeInSamples = 0
 
     // The agent.
     private var agentTurn: Int?  // the turn whose reply is running
@@ -149,22 +151,36 @@ public final class TurnTakingController {
         bargeIns = Counter(label: "voicepipe_barge_ins_total", factory: metricsFactory)
         self.configuration = configuration
         echoFactor = configuration.echoReturnLossDB.map { Float(pow(10, Double(-$0) / 20)) } ?? 0
-        preRoll = [Float](repeating: 0, count: max(1, configuration.sampleRate * configuration.preRollMilliseconds / 1000))
-        turnAudio.reserveCapacity(configuration.sampleRate * 10)
     }
 
-    private var bargeInThresholdFrames: Int { max(1, (configuration.bargeInMilliseconds + 19) / 20) }
+    /// A duration in samples at the ticks' rate.
+    private func samples(_ duration: Duration) -> Int {
+        let (seconds, attoseconds) = duration.components
+        return Int(seconds) * sampleRate + Int((Double(attoseconds) * Double(sampleRate) / 1e18).rounded())
+    }
+
+    /// Sizes the buffers for the ticks' rate (on the first tick, or when the rate changes).
+    private func adopt(sampleRate rate: Int) {
+        sampleRate = rate
+        preRoll = [Float](repeating: 0, count: max(1, samples(configuration.preRoll)))
+        preRollHead = 0
+        turnAudio.reserveCapacity(rate * 10)
+    }
+
+    /// Milliseconds of audio in `count` samples at the ticks' rate.
+    private func milliseconds(_ count: Int) -> Double { sampleRate > 0 ? Double(count) * 1000 / Double(sampleRate) : 0 }
 
     // MARK: - The caller
 
-    /// Takes one 20 ms tick of the caller's side.
+    /// Takes one tick of the caller's side (any length and rate: the tick says which).
     ///
     /// - Parameters:
     ///   - tick: The ``InboundChain``'s tick.
-    ///   - time: The tick's time, in ms (the chain's clock).
+    ///   - time: The tick's time, in ms (the chain's clock): when its audio arrived.
     ///   - intents: Receives what to do.
     public func process(_ tick: InboundChain.Tick, at time: Double, into intents: inout [Intent]) {
-        position += 160
+        if tick.sampleRate != sampleRate { adopt(sampleRate: tick.sampleRate) }
+        position = tick.endPosition
         guard state != .ended else { return }
         remember(tick.audio)
         if configuration.streamsCallerAudio, state == .callerSpeaking {
@@ -175,6 +191,10 @@ public final class TurnTakingController {
         switch tick.event {
         case .speechStarted?:
             if state == .listening {
+                beginTurn(at: time, into: &intents)
+            } else if state == .awaitingAgent, agentTurn == 0 {  // the caller speaks before the greeting plays
+                intents.append(.cancelAgent(turn: 0))
+                agentTurn = nil
                 beginTurn(at: time, into: &intents)
             } else if state == .awaitingAgent, let running = agentTurn {  // the caller went on: one turn after all
                 intents.append(.cancelAgent(turn: running))
@@ -190,26 +210,43 @@ public final class TurnTakingController {
             break
         }
 
+        let count = tick.audio.count
         switch state {
         case .callerSpeaking:
-            silentFrames = isSpeech ? 0 : silentFrames + 1
+            silentSamples = isSpeech ? 0 : silentSamples + count
             if isSpeech, held != nil, let running = agentTurn {  // an early start, and the caller goes on
                 intents.append(.cancelAgent(turn: running))
                 agentTurn = nil
                 held = nil
             }
-            if let early = configuration.earlyStartMilliseconds, agentTurn == nil, silentFrames * 20 >= early {
+            if let early = configuration.earlyStart, agentTurn == nil, silentSamples >= samples(early) {
                 held = []
                 heldFinished = false
                 startAgent(cut: false, into: &intents)
             }
         case .agentSpeaking:
             let loud = Self.rms(tick.audio) > agentLevel * echoFactor
-            bargeInFrames = isSpeech && loud ? bargeInFrames + 1 : 0
-            if bargeInFrames >= bargeInThresholdFrames { bargeIn(at: time, into: &intents) }
+            bargeInSamples = isSpeech && loud ? bargeInSamples + count : 0
+            if bargeInSamples >= max(1, samples(configuration.bargeIn)) { bargeIn(at: time, into: &intents) }
         default:
-            bargeInFrames = 0
+            bargeInSamples = 0
         }
+    }
+
+    /// The call's stream started: tells the agent, and runs its greeting (turn 0) if it has one.
+    ///
+    /// Call once, before the first tick. The caller can barge in on the greeting like on any reply; if they
+    /// start speaking before it produces audio, it is cancelled.
+    public func callStarted(_ context: CallContext, into intents: inout [Intent]) {
+        guard state == .listening, agentTurn == nil, turnNumber == 0 else { return }
+        intents.append(.notifyAgent(.callStarted(context)))
+        agentTurn = 0
+        utteranceAudioMilliseconds = 0
+        segments.removeAll()
+        agentLevel = 0
+        agentLevelSamples = 0
+        state = .awaitingAgent
+        intents.append(.startGreeting(context))
     }
 
     /// Reports a key the caller pressed.
@@ -242,21 +279,22 @@ public final class TurnTakingController {
         turnAudio.removeAll(keepingCapacity: true)
         turnAudio.append(contentsOf: preRoll[preRollHead...])
         turnAudio.append(contentsOf: preRoll[..<preRollHead])
-        silentFrames = 0
+        turnStart = position - preRoll.count
+        silentSamples = 0
         state = .callerSpeaking
         intents.append(.notifyAgent(.turnStarted(number: turnNumber)))
         if configuration.streamsCallerAudio { intents.append(.notifyAgent(.callerAudio(turn: turnNumber, turnAudio))) }
     }
 
     private func endTurn(lastSpeechEnd: Int, cut: Bool, at time: Double, into intents: inout [Intent]) {
-        let last = time - Double(position - lastSpeechEnd) / 8
+        let last = time - milliseconds(position - lastSpeechEnd)
         update(turnNumber) {
             $0.callerLastSpeech = last
             $0.endOfTurnDecision = time
         }
         endOfTurnTimer.recordNanoseconds(Int64((time - last) * 1e6))
         state = .awaitingAgent
-        let turn = CallerTurn(number: turnNumber, audio: turnAudio, sampleRate: configuration.sampleRate, wasCut: cut)
+        let turn = CallerTurn(number: turnNumber, audio: turnAudio, sampleRate: sampleRate, wasCut: cut, startPosition: turnStart)
         intents.append(.notifyAgent(.turnEnded(turn)))
         if let early = held, agentTurn == turnNumber {  // confirmed: release what the early start produced
             held = nil
@@ -273,7 +311,7 @@ public final class TurnTakingController {
         segments.removeAll()
         agentLevel = 0
         agentLevelSamples = 0
-        intents.append(.startAgent(CallerTurn(number: turnNumber, audio: turnAudio, sampleRate: configuration.sampleRate, wasCut: cut)))
+        intents.append(.startAgent(CallerTurn(number: turnNumber, audio: turnAudio, sampleRate: sampleRate, wasCut: cut, startPosition: turnStart)))
     }
 
     private func bargeIn(at time: Double, into intents: inout [Intent]) {
@@ -285,7 +323,7 @@ public final class TurnTakingController {
         utteranceOpen = false
         pendingHangUp = false
         update(utteranceTurn) { $0.interrupted = true }
-        bargeInFrames = 0
+        bargeInSamples = 0
         beginTurn(at: time, into: &intents)
     }
 

@@ -7,6 +7,7 @@ import Foundation
 import Metrics
 import Synchronization
 import VoiceAgent
+import VoicePipeCalls
 
 /// What a server's calls have done: counters for `/health`, `/metrics` and the load test.
 public final class ServerStatistics: Sendable {
@@ -20,14 +21,20 @@ public final class ServerStatistics: Sendable {
         public var failedCalls = 0
         /// Requests refused for a bad or missing signature.
         public var refusedRequests = 0
-        /// Media frames received.
+        /// Media frames received (20 ms each).
         public var inboundFrames = 0
-        /// Inbound frames not processed within 20 ms of arriving.
-        public var lateInboundFrames = 0
-        /// 20 ms ticks that ran more than 20 ms late.
+        /// Frames handed to the calls' agents, in order.
+        public var playedFrames = 0
+        /// Gaps concealed because Twilio skipped `chunk` numbers.
+        public var concealedFrames = 0
+        /// Frames dropped (late, duplicate, overflowing): zero on a reliable transport.
+        public var droppedFrames = 0
+        /// Silent periods inserted while a jitter buffer filled (scheduled play-out only).
+        public var insertedSilence = 0
+        /// Calls whose caller audio did not reach the agent intact (frames dropped or silence inserted).
+        public var damagedCalls = 0
+        /// 20 ms clock ticks that ran more than 20 ms late (scheduled play-out only).
         public var lateTicks = 0
-        /// Ticks run.
-        public var ticks = 0
         /// Agent media frames written to the sockets.
         public var outboundFrames = 0
         /// Turns answered.
@@ -56,12 +63,14 @@ public final class ServerStatistics: Sendable {
     private let activeGauge: Gauge
     private let callsCounter: Counter
     private let lateCounter: Counter
+    private let damageCounter: Counter
     private static let kept = 100_000  // latency samples kept for percentiles
 
     init(factory: any MetricsFactory) {
         activeGauge = Gauge(label: "voicepipe_active_calls", factory: factory)
         callsCounter = Counter(label: "voicepipe_calls_total", factory: factory)
-        lateCounter = Counter(label: "voicepipe_late_frames_total", factory: factory)
+        lateCounter = Counter(label: "voicepipe_late_ticks_total", factory: factory)
+        damageCounter = Counter(label: "voicepipe_inbound_frames_damaged_total", factory: factory)
     }
 
     /// The current figures.
@@ -92,10 +101,11 @@ public final class ServerStatistics: Sendable {
         activeGauge.record(active)
     }
 
-    func callEnded(failed: Bool, turns: [TurnRecord]) {
+    func callEnded(failed: Bool, intact: Bool, turns: [TurnRecord]) {
         let active = state.withLock { state in
             state.snapshot.activeCalls -= 1
             if failed { state.snapshot.failedCalls += 1 }
+            if !intact { state.snapshot.damagedCalls += 1 }
             for turn in turns {
                 guard let added = turn.pipelineAdded else { continue }
                 state.snapshot.turns += 1
@@ -108,16 +118,24 @@ public final class ServerStatistics: Sendable {
         activeGauge.record(active)
     }
 
-    /// Adds one call's frame counts.
-    func frames(inbound: Int, lateInbound: Int, ticks: Int, lateTicks: Int, outbound: Int) {
-        lateCounter.increment(by: lateInbound + lateTicks)
+    /// Adds what a call's caller audio counts have grown by since `previous`.
+    func add(_ integrity: CallSession.Integrity, since previous: CallSession.Integrity) {
+        let damaged = integrity.framesDropped - previous.framesDropped + integrity.silenceInserted - previous.silenceInserted
+        if damaged > 0 { damageCounter.increment(by: damaged) }
         state.withLock { state in
-            state.snapshot.inboundFrames += inbound
-            state.snapshot.lateInboundFrames += lateInbound
-            state.snapshot.ticks += ticks
-            state.snapshot.lateTicks += lateTicks
-            state.snapshot.outboundFrames += outbound
+            state.snapshot.inboundFrames += integrity.framesReceived - previous.framesReceived
+            state.snapshot.playedFrames += integrity.framesPlayed - previous.framesPlayed
+            state.snapshot.concealedFrames += integrity.framesConcealed - previous.framesConcealed
+            state.snapshot.droppedFrames += integrity.framesDropped - previous.framesDropped
+            state.snapshot.insertedSilence += integrity.silenceInserted - previous.silenceInserted
+            state.snapshot.outboundFrames += integrity.framesSent - previous.framesSent
         }
+    }
+
+    /// Counts a 20 ms clock tick that ran late.
+    func lateTick() {
+        lateCounter.increment()
+        state.withLock { $0.snapshot.lateTicks += 1 }
     }
 
     func refused() { state.withLock { $0.snapshot.refusedRequests += 1 } }

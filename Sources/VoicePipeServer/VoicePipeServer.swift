@@ -3,27 +3,30 @@
 // SPDX-License-Identifier: Apache-2.0
 //===----------------------------------------------------------------------===//
 
+import TwilioCore
 import HTTPTypes
 import Hummingbird
 import HummingbirdCore
 import HummingbirdWebSocket
 public import Logging
-import Metrics
+public import Metrics
 import NIOCore
 import Prometheus
-import ServiceLifecycle
+public import ServiceLifecycle
 import Synchronization
 public import Tracing
-import TwilioMediaStreams
+public import TwilioMediaStreams
 public import VoiceAgent
-public import VoiceDSP
+import VoiceDSP
+import VoicePipeCalls
 
 /// The server a voice-agent developer points Twilio at.
 ///
 /// - `POST /twilio/voice`: the incoming-call webhook. Answers TwiML that connects a bidirectional stream to
 ///   `wss://<public host>/twilio/media`, passing the caller's number and the call SID as `<Parameter>`s.
-/// - `GET /twilio/media`: the Media Stream WebSocket. Each connection is one call: a
-///   ``MediaStreamSession`` bound to a ``TurnTakingController`` and the configured agent.
+/// - `GET /twilio/media`: the Media Stream WebSocket. Each connection is one call: a `CallSession`
+///   (module `VoicePipeCalls`) binding a ``MediaStreamSession`` to a ``TurnTakingController`` and the agent
+///   that ``Configuration/makeAgent`` makes for the call's ``CallContext``.
 /// - `POST /twilio/status`: call status callbacks, logged and counted.
 /// - `GET /health`: liveness and the server's call statistics (JSON).
 /// - `GET /metrics`: Prometheus text exposition of the server's swift-metrics.
@@ -31,7 +34,12 @@ public import VoiceDSP
 /// With an auth token configured, every Twilio request must carry a valid `X-Twilio-Signature`, computed
 /// over the configured public URL (Twilio signs the URL it called, not what a proxy forwards); the
 /// WebSocket upgrade is refused with 403 before upgrading. The token is never logged.
-public struct VoicePipeServer: Sendable {
+///
+/// Run it on its own (``run(onListening:)``, or as a `Service` in a `ServiceGroup`), or mount its routes in
+/// your own Hummingbird application (``routes(context:)``, which check `X-Twilio-Signature` themselves). Everything is
+/// per instance: its clock, statistics and metrics registry; nothing is global, so instances scale behind a
+/// load balancer (each call is pinned to its WebSocket).
+public struct VoicePipeServer: Sendable, Service {
     /// Settings.
     public struct Configuration: Sendable {
         /// The address to listen on.
@@ -43,14 +51,13 @@ public struct VoicePipeServer: Sendable {
         public var publicURL: String?
         /// The account's auth token: when set, requests without a valid signature are refused.
         public var authToken: String?
-        /// Makes the agent for each call.
-        public var makeAgent: @Sendable () -> any Agent
-        /// The caller's audio chain (VAD, endpointer, jitter buffer).
-        public var inbound: InboundChain.Configuration
+        /// Makes the agent for each call, once its stream has started and its ``CallContext`` is known.
+        public var makeAgent: @Sendable (CallContext) -> any Agent
+        /// Twilio's side of each call: the caller's audio chain (play-out, VAD, endpointer and the agent's
+        /// sample rate, set once here), message limits and the playback lead.
+        public var stream: MediaStreamSession.Configuration
         /// Turn-taking policy.
         public var turnTaking: TurnTakingController.Configuration
-        /// The most agent audio queued at Twilio beyond what has played (`nil`: burst).
-        public var maximumLead: Duration?
         /// The largest WebSocket message accepted, in bytes (a Twilio media message is about 330).
         public var maximumMessageBytes: Int
         /// The tracer for the per-call and per-turn spans (`nil`: the bootstrapped one, a no-op by default).
@@ -59,8 +66,8 @@ public struct VoicePipeServer: Sendable {
         /// Creates settings; the defaults serve the echo agent on 127.0.0.1:8080 without validation.
         public init(
             host: String = "127.0.0.1", port: Int = 8080, publicURL: String? = nil, authToken: String? = nil,
-            makeAgent: @escaping @Sendable () -> any Agent = { EchoAgent() }, inbound: InboundChain.Configuration = .init(),
-            turnTaking: TurnTakingController.Configuration = .init(), maximumLead: Duration? = .milliseconds(200),
+            makeAgent: @escaping @Sendable (CallContext) -> any Agent = { _ in EchoAgent() },
+            stream: MediaStreamSession.Configuration = .init(), turnTaking: TurnTakingController.Configuration = .init(),
             maximumMessageBytes: Int = 64 * 1024
         ) {
             self.host = host
@@ -68,9 +75,8 @@ public struct VoicePipeServer: Sendable {
             self.publicURL = publicURL
             self.authToken = authToken
             self.makeAgent = makeAgent
-            self.inbound = inbound
+            self.stream = stream
             self.turnTaking = turnTaking
-            self.maximumLead = maximumLead
             self.maximumMessageBytes = maximumMessageBytes
             tracer = nil
         }
@@ -80,20 +86,36 @@ public struct VoicePipeServer: Sendable {
     public let configuration: Configuration
     /// Call statistics, shared by every call of this server.
     public let statistics: ServerStatistics
-    /// The calls' 20 ms clock.
+    /// The calls' 20 ms clock (for scheduled play-out), one per server instance.
     let metronome = Metronome()
-    private let registry: PrometheusCollectorRegistry
-    /// The factory every call's metrics come from (exposed at `/metrics`).
-    let metricsFactory: PrometheusMetricsFactory
-    private let logger: Logger
+    /// The registry served at `/metrics`, when the server made its own.
+    private let registry: PrometheusCollectorRegistry?
+    /// The factory every call's metrics come from.
+    let metricsFactory: any MetricsFactory
+    let logger: Logger
 
     /// Creates a server.
-    public init(configuration: Configuration, logger: Logger = Logger(label: "voicepipe")) {
+    ///
+    /// - Parameters:
+    ///   - configuration: Settings.
+    ///   - logger: The server's logger; each call's logger adds `callSid` and `streamSid`.
+    ///   - metricsFactory: Where the server's and the calls' metrics go. `nil` (the default): a Prometheus
+    ///     registry of the server's own, served at `GET /metrics`. A host app passes its own factory and
+    ///     exposes it itself (then `/metrics` is not routed).
+    public init(
+        configuration: Configuration, logger: Logger = Logger(label: "voicepipe"), metricsFactory: (any MetricsFactory)? = nil
+    ) {
         self.configuration = configuration
         self.logger = logger
-        registry = PrometheusCollectorRegistry()
-        metricsFactory = PrometheusMetricsFactory(registry: registry)
-        statistics = ServerStatistics(factory: metricsFactory)
+        if let metricsFactory {
+            registry = nil
+            self.metricsFactory = metricsFactory
+        } else {
+            let registry = PrometheusCollectorRegistry()
+            self.registry = registry
+            self.metricsFactory = PrometheusMetricsFactory(registry: registry)
+        }
+        statistics = ServerStatistics(factory: self.metricsFactory)
     }
 
     /// The public base URL.
@@ -110,6 +132,12 @@ public struct VoicePipeServer: Sendable {
             base = "ws://" + base.dropFirst("http://".count)
         }
         return base + "/twilio/media"
+    }
+
+    /// Runs as a `Service` of the host's `ServiceGroup`: serves until the group shuts down gracefully (open
+    /// calls are then ended and their summaries logged). Signals are the group's business.
+    public func run() async throws {
+        try await makeApplication(onListening: { _ in }).run()
     }
 
     /// Runs until cancelled or signalled (SIGTERM/SIGINT end it gracefully: open calls are stopped and their
@@ -137,34 +165,11 @@ public struct VoicePipeServer: Sendable {
         let router = Router()
         let server = self
         router.post("/twilio/voice") { request, _ -> Response in
-            let body = try await request.body.collect(upTo: 64 * 1024)
-            let fields = FormEncoding.decode(body.readableBytesView) ?? []
-            guard server.isSigned(request, parameters: fields, url: server.publicBase(port: boundPort.value) + request.uri.description)
-            else { return server.forbidden(request) }
-            var parameters: [(name: String, value: String)] = []
-            for name in ["CallSid", "From", "To"] {
-                if let value = fields.last(where: { $0.0 == name })?.1 { parameters.append((name, value)) }
-            }
-            let twiml = TwiML.response([.connect(TwiML.Stream(url: server.mediaURL(port: boundPort.value), parameters: parameters))])
-            server.logger.info("incoming call", metadata: ["callSid": .string(parameters.first?.value ?? "?")])
-            return Response(
-                status: .ok, headers: [.contentType: "text/xml; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: twiml.xml)))
+            try await server.answerCall(
+                request, base: server.publicBase(port: boundPort.value), mediaURL: server.mediaURL(port: boundPort.value))
         }
         router.post("/twilio/status") { request, _ -> Response in
-            let body = try await request.body.collect(upTo: 64 * 1024)
-            let fields = FormEncoding.decode(body.readableBytesView) ?? []
-            guard server.isSigned(request, parameters: fields, url: server.publicBase(port: boundPort.value) + request.uri.description)
-            else { return server.forbidden(request) }
-            do {
-                let callback = try CallStatusCallback(parameters: fields)
-                server.statistics.statusCallback(callback.status.rawValue)
-                server.logger.info(
-                    "call status", metadata: ["callSid": .string(callback.callSid), "status": .string(callback.status.rawValue)])
-                return Response(status: .noContent)
-            } catch {
-                server.logger.warning("bad status callback: \(error)")
-                return Response(status: .badRequest)
-            }
+            try await server.statusCallback(request, base: server.publicBase(port: boundPort.value))
         }
         router.get("/twilio/media") { request, _ -> Response in
             // A plain GET, or an upgrade refused for its signature (already counted and logged).
@@ -179,8 +184,9 @@ public struct VoicePipeServer: Sendable {
                 body: .init(byteBuffer: ByteBuffer(string: server.statistics.json())))
         }
         router.get("/metrics") { _, _ -> Response in
+            guard let registry = server.registry else { return Response(status: .notFound) }
             var buffer: [UInt8] = []
-            server.registry.emit(into: &buffer)
+            registry.emit(into: &buffer)
             return Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(bytes: buffer)))
         }
@@ -230,6 +236,40 @@ public struct VoicePipeServer: Sendable {
         )
     }
 
+    // MARK: - Handlers shared by the standalone server and the mounted routes
+
+    /// `POST …/voice`: answers TwiML that connects the call's stream to `mediaURL`, passing the call's ids
+    /// and numbers as `<Parameter>`s (they become the ``CallContext``).
+    func answerCall(_ request: Request, base: String, mediaURL: String) async throws -> Response {
+        let body = try await request.body.collect(upTo: 64 * 1024)
+        let fields = FormEncoding.decode(body.readableBytesView) ?? []
+        guard isSigned(request, parameters: fields, url: base + request.uri.description) else { return forbidden(request) }
+        var parameters: [(name: String, value: String)] = []
+        for name in ["CallSid", "From", "To", "Direction"] {
+            if let value = fields.last(where: { $0.0 == name })?.1 { parameters.append((name, value)) }
+        }
+        let twiml = TwiML.response([.connect(TwiML.Stream(url: mediaURL, parameters: parameters))])
+        logger.info("incoming call", metadata: ["callSid": .string(parameters.first?.value ?? "?")])
+        return Response(
+            status: .ok, headers: [.contentType: "text/xml; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: twiml.xml)))
+    }
+
+    /// `POST …/status`: a call status callback, counted and logged.
+    func statusCallback(_ request: Request, base: String) async throws -> Response {
+        let body = try await request.body.collect(upTo: 64 * 1024)
+        let fields = FormEncoding.decode(body.readableBytesView) ?? []
+        guard isSigned(request, parameters: fields, url: base + request.uri.description) else { return forbidden(request) }
+        do {
+            let callback = try CallStatusCallback(parameters: fields)
+            statistics.statusCallback(callback.status.rawValue)
+            logger.info("call status", metadata: ["callSid": .string(callback.callSid), "status": .string(callback.status.rawValue)])
+            return Response(status: .noContent)
+        } catch {
+            logger.warning("bad status callback: \(error)")
+            return Response(status: .badRequest)
+        }
+    }
+
     // MARK: - Signatures
 
     private static let signatureHeader = HTTPField.Name("X-Twilio-Signature")!
@@ -243,6 +283,13 @@ public struct VoicePipeServer: Sendable {
     /// The upgrade request is signed as a GET of the `wss://` URL with no parameters.
     private func isSignedUpgrade(_ head: HTTPRequest, port: Int) -> Bool {
         isSignedUpgrade(signature: head.headerFields[Self.signatureHeader], path: head.path ?? "", port: port)
+    }
+
+    /// Whether `signature` validates a parameterless request of `url` (a WebSocket upgrade).
+    func isSigned(signature: String?, url: String) -> Bool {
+        guard let token = configuration.authToken else { return true }
+        guard let signature else { return false }
+        return RequestValidator(authToken: token).isValid(signature: signature, url: url)
     }
 
     func isSignedUpgrade(signature: String?, path: String, port: Int) -> Bool {

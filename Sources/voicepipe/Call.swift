@@ -3,6 +3,7 @@
 // SPDX-License-Identifier: Apache-2.0
 //===----------------------------------------------------------------------===//
 
+import VoicePipeTesting
 import ArgumentParser
 import Foundation
 import Logging

@@ -3,6 +3,7 @@
 // SPDX-License-Identifier: Apache-2.0
 //===----------------------------------------------------------------------===//
 
+import VoicePipeTesting
 import ArgumentParser
 import Logging
 import VoiceDSP
@@ -32,7 +33,7 @@ struct Demo: AsyncParsableCommand {
         let audio = spacedTurns(try loadCallerAudio(path))
         var serverLogger = quietLogger()
         serverLogger.logLevel = .critical  // the call's outcome is reported below; shutdown chatter is not news
-        let server = VoicePipeServer(configuration: .init(host: "127.0.0.1", port: 0, makeAgent: agent.make), logger: serverLogger)
+        let server = VoicePipeServer(configuration: .init(host: "127.0.0.1", port: 0, makeAgent: agent.make()), logger: serverLogger)
         let (ports, listening) = AsyncStream.makeStream(of: Int.self)
         let serverTask = Task { try await server.runUntilCancelled { listening.yield($0) } }
         var iterator = ports.makeAsyncIterator()
@@ -58,7 +59,8 @@ struct Demo: AsyncParsableCommand {
             let stats = server.statistics.snapshot
             let added = [stats.pipelineAddedP50, stats.pipelineAddedP99].map { $0.map { formatted($0, digits: 2) + " ms" } ?? "-" }
             print("server: \(stats.turns) turns answered, pipeline-added latency p50 \(added[0]), p99 \(added[1]); "
-                + "\(stats.lateTicks + stats.lateInboundFrames) late frames")
+                + "caller audio: \(stats.playedFrames) of \(stats.inboundFrames) frames to the agent, \(stats.droppedFrames) dropped, "
+                + "\(stats.insertedSilence) inserted")
             print("wrote \(output) (the agent's audio as the caller heard it, 8 kHz)")
         }
     }

@@ -3,6 +3,7 @@
 // SPDX-License-Identifier: Apache-2.0
 //===----------------------------------------------------------------------===//
 
+import VoicePipeTesting
 import ArgumentParser
 import AsyncHTTPClient
 import Foundation
@@ -28,6 +29,8 @@ struct Loadtest: AsyncParsableCommand {
     @Option(help: "A running server's media URL (default: start one).") var url: String?
     @Option(help: "The agent of the started server: echo or tone.") var agent = AgentKind.echo
     @Option(help: "The voice activity detector of the started server: silero or classic.") var vad = VoiceActivityDetector.Model.silero
+    @Option(help: "The started server's agent sample rate; at 8000 the echo is checked byte for byte against each caller's audio.")
+    var agentSampleRate = 8000
     @Flag(help: "Print one JSON object.") var json = false
 
     struct Report: Encodable {
@@ -45,7 +48,10 @@ struct Loadtest: AsyncParsableCommand {
         var serverRSSPeakMiB: Double?
         var serverMemoryPerCallMiB: Double?
         var callerLateSends: Int
-        var lateFrames: Int?
+        /// Echo agent at 8 kHz: what every caller heard, checked against what it sent (all calls together).
+        var echoCheck: EchoCheck?
+        /// Calls whose echo was not intact.
+        var damagedCalls: Int?
         var loadGeneratorCPUSecondsPerCallSecond: Double?
     }
 
@@ -118,7 +124,11 @@ struct Loadtest: AsyncParsableCommand {
         report.serverRSSBaselineMiB = rssBaseline
         report.serverRSSPeakMiB = peak.value
         if let baseline = rssBaseline, let top = peak.value { report.serverMemoryPerCallMiB = (top - baseline) / Double(calls) }
-        report.lateFrames = server.map { $0.lateTicks + $0.lateInboundFrames }
+        if agent == .echo && agentSampleRate == 8000 {
+            let checks = completed.map(EchoCheck.init)
+            report.echoCheck = checks.reduce(EchoCheck(), +)
+            report.damagedCalls = checks.filter { !$0.isIntact }.count
+        }
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
@@ -134,10 +144,17 @@ struct Loadtest: AsyncParsableCommand {
         print("turns: \(report.turns), replied \(report.repliedTurns); caller-measured response p50 \(ms(report.responseP50Milliseconds)), "
             + "p99 \(ms(report.responseP99Milliseconds))")
         if let server = report.server {
-            print("server: \(server.ticks) ticks, \(server.lateTicks) late; \(server.inboundFrames) inbound frames, "
-                + "\(server.lateInboundFrames) late; \(server.outboundFrames) outbound frames; failed calls \(server.failedCalls)")
+            print("server: caller audio \(server.inboundFrames) frames received, \(server.playedFrames) to the agents, "
+                + "\(server.concealedFrames) concealed (skipped chunks), \(server.droppedFrames) dropped, "
+                + "\(server.insertedSilence) silences inserted; \(server.damagedCalls) calls damaged; "
+                + "\(server.outboundFrames) outbound frames; failed calls \(server.failedCalls)")
             print("server: pipeline-added latency p50 \(ms(server.pipelineAddedP50)), p99 \(ms(server.pipelineAddedP99)); "
                 + "\(server.interruptions) barge-ins")
+        }
+        if let check = report.echoCheck, let damaged = report.damagedCalls {
+            print("callers: \(check.intactSegments) of \(check.segments) echoes heard intact (byte for byte), "
+                + "\(check.damagedFrames) damaged frames, \(check.playoutGaps) playout gaps "
+                + "(\(formatted(check.gapMilliseconds, digits: 0)) ms); \(damaged) of \(report.completedCalls) calls damaged")
         }
         if let cpu = report.serverCPUSecondsPerCallSecond {
             print("server CPU: \(formatted(cpu * 1000, digits: 3)) ms per call-second (\(formatted(cpu, digits: 5)) s)")
@@ -154,7 +171,9 @@ struct Loadtest: AsyncParsableCommand {
     private func startServer() throws -> (Process, Int) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-        process.arguments = ["serve", "--port", "0", "--agent", agent.rawValue, "--vad", vad.rawValue]
+        process.arguments = [
+            "serve", "--port", "0", "--agent", agent.rawValue, "--vad", vad.rawValue, "--agent-sample-rate", "\(agentSampleRate)",
+        ]
         var environment = ProcessInfo.processInfo.environment
         environment["TWILIO_AUTH_TOKEN"] = nil
         environment["LOG_LEVEL"] = environment["LOG_LEVEL"] ?? "error"

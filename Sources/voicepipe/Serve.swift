@@ -8,17 +8,38 @@ import Foundation
 import Logging
 import VoiceAgent
 import VoiceDSP
+import TwilioMediaStreams
 import VoicePipeServer
 
 /// The built-in agents.
 enum AgentKind: String, ExpressibleByArgument, CaseIterable {
     case echo, tone
 
-    var make: @Sendable () -> any Agent {
+    /// The agent factory, with an optional greeting clip.
+    func make(greeting: AudioClip? = nil) -> @Sendable (CallContext) -> any Agent {
         switch self {
-        case .echo: { EchoAgent() }
-        case .tone: { ToneAgent() }
+        case .echo: { _ in EchoAgent(greeting: greeting) }
+        case .tone: { _ in ToneAgent(greeting: greeting) }
         }
+    }
+
+    /// Loads a greeting WAV (any supported encoding; stereo is downmixed) and checks that its rate can be
+    /// played, so that a bad file is one line at startup rather than an error in every call.
+    static func loadGreeting(_ path: String?) throws -> AudioClip? {
+        guard let path else { return nil }
+        let clip: AudioClip
+        do {
+            clip = try WAVFile(path: path, channels: .downmix).clip
+        } catch {
+            throw ValidationError("--greeting-audio \(path): \(error)")
+        }
+        do {
+            _ = try OutboundChain(inputRate: clip.sampleRate)
+        } catch {
+            throw ValidationError("--greeting-audio \(path): \(clip.sampleRate) Hz cannot be played: \(error)")
+        }
+        guard !clip.samples.isEmpty else { throw ValidationError("--greeting-audio \(path): the file holds no audio") }
+        return clip
     }
 }
 
@@ -37,15 +58,21 @@ struct Serve: AsyncParsableCommand {
     var publicURL: String?
     @Option(help: "The agent that answers: echo (plays each turn back) or tone.") var agent = AgentKind.echo
     @Option(help: "The voice activity detector: silero (accurate) or classic (cheap).") var vad = VoiceActivityDetector.Model.silero
+    @Option(help: "The sample rate of the audio the agent hears, in Hz (8000 hands it Twilio's audio unresampled).")
+    var agentSampleRate = 16000
+    @Option(help: "A WAV file the agent plays when a call starts, before the caller speaks (any supported WAV).")
+    var greetingAudio: String?
 
     func run() async throws {
         var logger = Logger(label: "voicepipe")
         logger.logLevel = ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
         let token = ProcessInfo.processInfo.environment["TWILIO_AUTH_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
         logger.info("signature validation \(token == nil ? "off (TWILIO_AUTH_TOKEN not set)" : "on")")
+        let greeting = try AgentKind.loadGreeting(greetingAudio)
         var configuration = VoicePipeServer.Configuration(
-            host: host, port: port, publicURL: publicURL, authToken: token, makeAgent: agent.make)
-        configuration.inbound.voiceActivity.model = vad
+            host: host, port: port, publicURL: publicURL, authToken: token, makeAgent: agent.make(greeting: greeting))
+        configuration.stream.inbound.voiceActivity.model = vad
+        configuration.stream.inbound.outputRate = agentSampleRate
         let server = VoicePipeServer(configuration: configuration, logger: logger)
         try await server.run { port in
             // One line on standard output, unbuffered, for whoever started the server (the load test reads it).

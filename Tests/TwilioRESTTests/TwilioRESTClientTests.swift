@@ -3,10 +3,10 @@
 // SPDX-License-Identifier: Apache-2.0
 //===----------------------------------------------------------------------===//
 
+import TwilioCore
 import Foundation
 import NIOCore
 import Testing
-import TwilioMediaStreams
 import TwilioREST
 
 /// The REST client against a stand-in Twilio on loopback: real HTTP, real AsyncHTTPClient.

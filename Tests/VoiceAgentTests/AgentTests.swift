@@ -100,17 +100,19 @@ struct AgentTests {
         #expect(ToneAgent().tone.count == 4800)
     }
 
-    @Test("the runner delivers outputs, and cancel ends the reply task before returning")
+    @Test("cancel returns at once, the reply task is cancelled, and nothing of it is delivered afterwards")
     func runnerCancels() async throws {
         let agent = SlowAgent()
-        let runner = AgentRunner(agent: agent, clock: Self.clock)
         let deliveries = Deliveries()
-        runner.start(CallerTurn(number: 1, audio: [], sampleRate: 16000)) { deliveries.append($0) }
+        let runner = AgentRunner(agent: agent, clock: Self.clock) { deliveries.append($0) }
+        runner.start(CallerTurn(number: 1, audio: [], sampleRate: 16000))
         while deliveries.items.withLock({ $0.count }) < 2 { try await Task.sleep(for: .milliseconds(1)) }
         #expect(!deliveries.finished)
-        await runner.cancel(turn: 1)
+        runner.cancel(turn: 1)  // synchronous: a barge-in's clear can go out in the same step
+        let countAtCancel = deliveries.items.withLock { $0.count }
+        await runner.finish()  // waits for the task
         #expect(agent.cancelled.withLock { $0 })
-        #expect(deliveries.finished)
+        #expect(deliveries.items.withLock { $0.count } == countAtCancel, "a cancelled reply delivered after cancel")
         let kinds = deliveries.items.withLock { items in
             items.map { delivery -> String in
                 switch delivery {
@@ -120,7 +122,46 @@ struct AgentTests {
                 }
             }
         }
-        #expect(kinds == ["started", "output", "finished"])
+        #expect(kinds == ["started", "output"])
+    }
+
+    @Test("a reply cancelled before it started never starts; the same turn started again runs")
+    func cancelledBeforeStart() async throws {
+        let deliveries = Deliveries()
+        let runner = AgentRunner(agent: ToneAgent(), clock: Self.clock) { deliveries.append($0) }
+        runner.start(CallerTurn(number: 2, audio: [], sampleRate: 16000))
+        runner.cancel(turn: 2)
+        runner.start(CallerTurn(number: 2, audio: [], sampleRate: 16000))  // an early start, then the real one
+        while !deliveries.finished { try await Task.sleep(for: .milliseconds(1)) }
+        await runner.finish()
+        let started = deliveries.items.withLock { $0.filter { if case .started = $0 { true } else { false } }.count }
+        #expect(started == 1)
+    }
+
+    @Test("events reach observe in order, and a reply starts after the events queued before it")
+    func eventsInOrder() async throws {
+        final class Recorder: Agent, Sendable {
+            let log = Mutex<[String]>([])
+            func reply(to turn: CallerTurn) -> AsyncThrowingStream<AgentOutput, any Error> {
+                log.withLock { $0.append("reply \(turn.number)") }
+                return AsyncThrowingStream { $0.finish() }
+            }
+            func observe(_ event: AgentEvent) async {
+                try? await Task.sleep(for: .milliseconds(5))  // a slow observer still comes first
+                if case .turnEnded(let turn) = event { log.withLock { $0.append("ended \(turn.number)") } }
+                if case .callStarted(let context) = event { log.withLock { $0.append("started \(context.from ?? "")") } }
+            }
+        }
+        let agent = Recorder()
+        let deliveries = Deliveries()
+        let runner = AgentRunner(agent: agent, clock: Self.clock) { deliveries.append($0) }
+        runner.observe(.callStarted(CallContext(callSid: "CA1", from: "+15550001111")))
+        let turn = CallerTurn(number: 1, audio: [], sampleRate: 16000)
+        runner.observe(.turnEnded(turn))
+        runner.start(turn)
+        while !deliveries.finished { try await Task.sleep(for: .milliseconds(1)) }
+        await runner.finish()
+        #expect(agent.log.withLock { $0 } == ["started +15550001111", "ended 1", "reply 1"])
     }
 
     @Test("a failing agent is reported, not fatal")
@@ -131,11 +172,11 @@ struct AgentTests {
                 AsyncThrowingStream { $0.finish(throwing: Oops()) }
             }
         }
-        let runner = AgentRunner(agent: Failing(), clock: Self.clock)
         let deliveries = Deliveries()
-        runner.start(CallerTurn(number: 3, audio: [], sampleRate: 16000)) { deliveries.append($0) }
-        await runner.cancelAll()
+        let runner = AgentRunner(agent: Failing(), clock: Self.clock) { deliveries.append($0) }
+        runner.start(CallerTurn(number: 3, audio: [], sampleRate: 16000))
         while !deliveries.finished { try await Task.sleep(for: .milliseconds(1)) }
+        await runner.finish()
         let failed = deliveries.items.withLock { $0.contains { if case .finished(3, let error?) = $0 { error.contains("Oops") } else { false } } }
         #expect(failed)
     }

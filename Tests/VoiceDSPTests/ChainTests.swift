@@ -23,6 +23,9 @@ struct ChainTests {
         var speechFrames = 0
     }
 
+    /// A lossy path's chain: the jitter buffer plays out on a schedule.
+    static let scheduled = InboundChain.Configuration(jitterBuffer: .init(playout: .scheduled))
+
     /// Sends `frames` (skipping `lost`) 40 ms after their send time and ticks every 20 ms.
     static func run(_ chain: InboundChain, lost: Set<Int> = []) -> Run {
         var run = Run()
@@ -33,7 +36,7 @@ struct ChainTests {
             if arriving >= 0 && arriving < frames.count && !lost.contains(arriving) {
                 frames[arriving].withUnsafeBytes { _ = chain.receive(sequence: arriving, payload: $0, arrival: now) }
             }
-            let result = chain.tick(at: now)
+            let result = chain.tick(at: now)!  // scheduled play-out ticks every 20 ms and never returns nil
             run.audio += result.audio
             run.sources.append(result.source)
             if let event = result.event { run.events.append(event) }
@@ -44,7 +47,7 @@ struct ChainTests {
 
     @Test("in-order frames come out as 16 kHz audio equal to decoding and resampling the call offline")
     func inboundMatchesOffline() throws {
-        let chain = try InboundChain()
+        let chain = try InboundChain(configuration: Self.scheduled)
         let run = Self.run(chain)
         let played = run.sources.filter { if case .frame = $0 { true } else { false } }.count
         #expect(played == Self.frames.count)
@@ -63,14 +66,14 @@ struct ChainTests {
 
     @Test("turn events alternate: speech started, end of turn, ...; every sentence is found")
     func turnEvents() throws {
-        let run = Self.run(try InboundChain())
+        let run = Self.run(try InboundChain(configuration: Self.scheduled))
         #expect(run.events.count >= 8)
         for (index, event) in run.events.enumerated() {
             switch event {
             case .speechStarted: #expect(index % 2 == 0)
             case .endOfTurn(let lastSpeechEnd, let detectedAt):
                 #expect(index % 2 == 1)
-                #expect(detectedAt - lastSpeechEnd == 4000)  // 500 ms at 8 kHz
+                #expect(detectedAt - lastSpeechEnd == 8000)  // 500 ms at the ticks' 16 kHz
             case .maximumTurnReached: Issue.record("no turn is 30 s long")
             }
         }
@@ -79,13 +82,73 @@ struct ChainTests {
     @Test("lost frames are concealed with a fading repeat and counted", arguments: [InboundChain.Concealment.fadedRepeat, .silence])
     func concealment(mode: InboundChain.Concealment) throws {
         let lost: Set<Int> = [100, 101, 300, 500]
-        let chain = try InboundChain(configuration: .init(concealment: mode))
+        var configuration = Self.scheduled
+        configuration.concealment = mode
+        let chain = try InboundChain(configuration: configuration)
         let run = Self.run(chain, lost: lost)
         let concealed = run.sources.compactMap { if case .concealed(let s) = $0 { s } else { nil } }
         let inCall = concealed.filter { $0 < Self.frames.count }
         #expect(Set(inCall) == lost)
         #expect(chain.jitterBuffer.statistics.lost == concealed.count)
         #expect(chain.jitterBuffer.statistics.late == 0)
+    }
+
+    @Test("in order: frames arriving in bursts and late reach the output exactly, with nothing inserted or dropped")
+    func inOrderUnderBacklog() throws {
+        let chain = try InboundChain()
+        var audio: [Float] = []
+        var positions: [Int] = []
+        var counts: [Int] = []
+        var sources: [InboundChain.Source] = []
+        var next = 0
+        var now = 0.0
+        // A stalled server: frames arrive in bursts of 1 to 40, up to 800 ms behind their send time.
+        var burst = 1
+        while next < Self.frames.count {
+            for _ in 0..<min(burst, Self.frames.count - next) {
+                Self.frames[next].withUnsafeBytes { _ = chain.receive(sequence: next, payload: $0, arrival: now) }
+                next += 1
+            }
+            while let tick = chain.tick(at: now) {
+                positions.append(tick.position)
+                counts.append(tick.audio.count)
+                audio += tick.audio
+                sources.append(tick.source)
+                #expect(tick.sampleRate == 16000)
+            }
+            now += Double(burst) * 20 + 800 * Double(burst % 2)
+            burst = burst % 40 + 7
+        }
+        #expect(sources == (0..<Self.frames.count).map { .frame(sequence: $0) })
+        // Positions are contiguous: each tick's audio starts where the previous one's ended (the resampler's
+        // priming makes the first tick shorter).
+        #expect(positions == counts.indices.map { counts[..<$0].reduce(0, +) })
+        #expect(counts.dropFirst().allSatisfy { $0 == 320 })
+        #expect(chain.jitterBuffer.statistics.late == 0 && chain.jitterBuffer.statistics.dropped == 0)
+        let decoded = Self.frames.flatMap { $0 }.map { Float(MuLaw.decode($0)) / 32768 }
+        let offline = try Resampler(inputRate: 8000, outputRate: 16000).resample(decoded)
+        let compared = min(audio.count, offline.count) - 400
+        #expect(Array(audio[..<compared]) == Array(offline[..<compared]))
+    }
+
+    @Test("in order: only a skipped sequence number is concealed, and only once a later frame has arrived")
+    func inOrderConcealsSkips() throws {
+        let chain = try InboundChain(configuration: .init(outputRate: 8000))
+        for sequence in [0, 1, 2, 5, 6] {
+            Self.frames[sequence].withUnsafeBytes { _ = chain.receive(sequence: sequence, payload: $0, arrival: 0) }
+        }
+        var sources: [InboundChain.Source] = []
+        var audio: [Float] = []
+        while let tick = chain.tick(at: 10_000) {
+            sources.append(tick.source)
+            audio += tick.audio
+        }
+        #expect(sources == [.frame(sequence: 0), .frame(sequence: 1), .frame(sequence: 2), .concealed(sequence: 3),
+            .concealed(sequence: 4), .frame(sequence: 5), .frame(sequence: 6)])
+        // At 8 kHz the audio is the decoded frames themselves, sample for sample.
+        let decoded = Self.frames[5].map { Float(MuLaw.decode($0)) / 32768 }
+        #expect(Array(audio[800..<960]) == decoded)
+        #expect(chain.tick(at: 20_000) == nil)  // nothing more has arrived: nothing is invented
     }
 
     @Test("outbound: any chunking of 24 kHz audio gives the same exact 160-byte frames, tail padded on flush")

@@ -39,14 +39,24 @@ struct EndpointerTests {
 
     @Test("a turn is cut at the maximum length and a new one starts if speech goes on")
     func maximumTurn() {
-        let configuration = Endpointer.Configuration(maximumTurnMilliseconds: 2000)
+        let configuration = Endpointer.Configuration(maximumTurn: .seconds(2))
         let events = Self.run([3000, 1000], configuration: configuration)
         #expect(events == [.speechStarted(speechStart: 0), .maximumTurnReached(at: 16000), .speechStarted(speechStart: 16000), .endOfTurn(lastSpeechEnd: 24000, detectedAt: 28000)])
     }
 
     @Test("the trailing silence is configurable")
     func trailingSilence() {
-        let configuration = Endpointer.Configuration(trailingSilenceMilliseconds: 800)
+        let configuration = Endpointer.Configuration(trailingSilence: .milliseconds(800))
         #expect(Self.run([600, 600, 600, 1000], configuration: configuration) == [.speechStarted(speechStart: 0), .endOfTurn(lastSpeechEnd: 14400, detectedAt: 20800)])
+    }
+
+    @Test("a policy means the same durations at any rate: 500 ms of trailing silence at 16 kHz is 8,000 samples")
+    func rateIndependentPolicy() {
+        var endpointer = Endpointer(configuration: .init(trailingSilence: .milliseconds(500)), sampleRate: 16000)
+        var events: [Endpointer.Event] = []
+        for frame in 0..<150 {  // 1 s of speech, then 2 s of silence, in 20 ms frames of 320 samples
+            if let event = endpointer.process(isSpeech: frame < 50, length: 320) { events.append(event) }
+        }
+        #expect(events == [.speechStarted(speechStart: 0), .endOfTurn(lastSpeechEnd: 16000, detectedAt: 24000)])
     }
 }

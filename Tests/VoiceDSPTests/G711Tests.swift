@@ -5,7 +5,7 @@
 
 import Foundation
 import Testing
-import VoiceDSP
+@_spi(Reference) import VoiceDSP
 import VoicePipeTestSupport
 
 /// The two laws behind one interface, so each test runs for both.

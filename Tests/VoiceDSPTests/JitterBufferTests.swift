@@ -119,7 +119,7 @@ struct JitterBufferTests {
     @Test("reorders, drops duplicates, conceals gaps and refuses late and far-ahead frames")
     func basics() {
         // Frame n is sent at n × 20 ms and arrives 10 ms later unless stated; the target delay is fixed at 40 ms.
-        let buffer = JitterBuffer(configuration: .init(capacity: 8, minimumDelay: 40, maximumDelay: 40))
+        let buffer = JitterBuffer(configuration: .init(capacity: 8, minimumDelay: .milliseconds(40), maximumDelay: .milliseconds(40)))
         var out = [UInt8](repeating: 0, count: 160)
         func insert(_ sequence: Int, _ time: Double) -> JitterBuffer.InsertResult {
             Self.frame(UInt8(sequence)).withUnsafeBytes { buffer.insert(sequence: sequence, payload: $0, arrival: time) }
@@ -206,18 +206,5 @@ struct JitterBufferTests {
         #expect(calm < 40)
         #expect(stormy > 60)
         #expect(calmAgain < 40)
-    }
-}
-
-/// Prints the trace table of BENCHMARKS.md: `VOICEPIPE_REPORT=1 swift test --filter jitterReport`.
-@Test("report: added delay and underruns on every network trace", .enabled(if: ProcessInfo.processInfo.environment["VOICEPIPE_REPORT"] != nil))
-func jitterReport() {
-    let traces = [
-        NetworkTrace.burstyTCP(), .gaussian(sigma: 10), .gaussian(sigma: 30), .gaussian(sigma: 50), .reordering(),
-        .gaussian(sigma: 10, loss: 0.01), .gaussian(sigma: 10, loss: 0.05), .gaussian(sigma: 10, loss: 0.10),
-    ]
-    for trace in traces {
-        let r = trace.run()
-        print(String(format: "| %@ | %.1f ms | %.1f ms | %.2f %% | %.2f %% | %d | %d | %.0f ms |", trace.name, r.addedDelayMean, r.addedDelayP95, r.underrunRate * 100, r.concealedRate * 100, r.statistics.lost, r.statistics.dropped, r.statistics.targetDelay))
     }
 }

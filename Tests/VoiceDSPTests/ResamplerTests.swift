@@ -197,34 +197,3 @@ struct ResamplerSpecTests {
         #expect(resampler.latency.seconds <= 0.005)
     }
 }
-
-/// Prints the quality table of BENCHMARKS.md: `VOICEPIPE_REPORT=1 swift test --filter qualityReport`.
-/// The assertions live in ``ResamplerSpecTests``; this only reports their measurements for every pair.
-@Test(
-    "report: measured quality of every native pair and preset",
-    .enabled(if: ProcessInfo.processInfo.environment["VOICEPIPE_REPORT"] != nil))
-func qualityReport() throws {
-    for (inputRate, outputRate) in nativePairs {
-        for quality in Resampler.Quality.allCases {
-            let resampler = try Resampler(inputRate: inputRate, outputRate: outputRate, quality: quality)
-            let m =
-                quality == .telephony
-                ? ResamplerSpecTests.measure(resampler, passband: 0.425, stopband: 0.625)
-                : ResamplerSpecTests.measure(resampler, passband: 0.45, stopband: 0.55)
-            var golden: [String] = []
-            for vector in ResamplerGoldenVectorTests.manifest.vectors
-            where vector.in_rate == inputRate && vector.out_rate == outputRate
-                && ["sine1k", "sweep", "bandlimited_noise"].contains(vector.signal)
-            {
-                let ours = resampler.resample(try ResamplerGoldenVectorTests.floats(vector.input_file))
-                let reference = try ResamplerGoldenVectorTests.floats(vector.output_file)
-                golden.append(String(format: "%.0f", ResamplerGoldenVectorTests.relativeErrorDB(ours, reference, rate: outputRate)))
-            }
-            print(
-                String(
-                    format: "| %dk->%dk | %@ | %.3f ms | %.4f dB | %.1f dB | %.1f dB | %@ |", inputRate / 1000,
-                    outputRate / 1000, quality.rawValue, resampler.latency.seconds * 1000, m.worstPassbandDeviationDB,
-                    m.worstRejectionDB, m.sineSNR, golden.joined(separator: " / ")))
-        }
-    }
-}

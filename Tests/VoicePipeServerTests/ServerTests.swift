@@ -3,6 +3,8 @@
 // SPDX-License-Identifier: Apache-2.0
 //===----------------------------------------------------------------------===//
 
+import VoicePipeTesting
+import TwilioCore
 import AsyncHTTPClient
 import Foundation
 import HummingbirdWSClient
@@ -32,7 +34,7 @@ struct RunningServer {
     static func start(_ configuration: VoicePipeServer.Configuration = .init(port: 0)) async throws -> RunningServer {
         var configuration = configuration
         configuration.port = 0
-        configuration.inbound.voiceActivity.model = .classic
+        configuration.stream.inbound.voiceActivity.model = .classic
         var logger = Logger(label: "test")
         logger.logLevel = .critical
         let server = VoicePipeServer(configuration: configuration, logger: logger)
@@ -48,9 +50,11 @@ struct RunningServer {
         _ = await task.result
     }
 
-    /// Waits until no call is active (or a second has passed).
-    func settle() async throws {
-        for _ in 0..<200 where server.statistics.snapshot.activeCalls > 0 { try await Task.sleep(for: .milliseconds(10)) }
+    /// Waits until no call is active (or `seconds` have passed).
+    func settle(seconds: Int = 2) async throws {
+        for _ in 0..<(seconds * 100) where server.statistics.snapshot.activeCalls > 0 {
+            try await Task.sleep(for: .milliseconds(10))
+        }
     }
 
     func get(_ path: String, headers: [(String, String)] = []) async throws -> (status: Int, body: String) {
@@ -85,6 +89,25 @@ func rawExchange(port: Int, _ request: String) async throws -> String {
     }
 }
 
+/// Runs the heavy socket tests one at a time: a 100-call storm next to a timing check would measure the
+/// storm, not the server.
+actor Exclusive {
+    static let shared = Exclusive()
+    private var busy = false
+    private var waiting: [CheckedContinuation<Void, Never>] = []
+
+    func run<Value: Sendable>(_ body: @Sendable () async throws -> Value) async throws -> Value {
+        if busy {
+            await withCheckedContinuation { waiting.append($0) }
+        }
+        busy = true
+        defer {
+            if waiting.isEmpty { busy = false } else { waiting.removeFirst().resume() }
+        }
+        return try await body()
+    }
+}
+
 enum Speech {
     static let clip = try! WAVFile(path: TestVectors.path("speech/demo-call.wav")).clip.samples
     /// "The person at extension" (2.04 s).
@@ -115,7 +138,9 @@ struct ServerTests {
         #expect(result.lateSends == 0)
         let stats = running.server.statistics.snapshot
         #expect(stats.totalCalls == 1 && stats.activeCalls == 0 && stats.failedCalls == 0 && stats.turns == 1)
-        #expect(stats.lateTicks + stats.lateInboundFrames <= stats.inboundFrames / 20)  // debug build: see the load test
+        // Every frame the caller sent reached the agent's side, once, in order; nothing was dropped or inserted.
+        #expect(stats.playedFrames == stats.inboundFrames && stats.droppedFrames == 0 && stats.insertedSilence == 0)
+        #expect(stats.concealedFrames == 0 && stats.damagedCalls == 0)
         #expect(try #require(stats.pipelineAddedP99) < 5)
         #expect(stats.inboundFrames == result.framesSent)
         let metrics = try await running.get("/metrics")
@@ -162,7 +187,8 @@ struct ServerTests {
         let expected = TwiML.response([
             .connect(
                 TwiML.Stream(
-                    url: running.mediaURL, parameters: [("CallSid", "CA123"), ("From", "+14155550199"), ("To", "+14155550100")]))
+                    url: running.mediaURL,
+                    parameters: [("CallSid", "CA123"), ("From", "+14155550199"), ("To", "+14155550100"), ("Direction", "inbound")]))
         ]).xml
         #expect(response.body == expected)
         let status = try await running.request(
@@ -192,22 +218,22 @@ struct ServerTests {
         let wsSignature = validator.signature(url: "wss://agent.example.com/twilio/media")
         #expect(try await running.get("/twilio/media").status == 403)
         #expect(try await running.get("/twilio/media", headers: [("X-Twilio-Signature", wsSignature)]).status == 400)
-        // A forged upgrade, as Twilio's request would look: 403 before anything is upgraded.
-        let upgrade = { (signature: String) in
-            "GET /twilio/media HTTP/1.1\r\nHost: agent.example.com\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
-                + "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nx-twilio-signature: \(signature)\r\n\r\n"
+        // An upgrade as Twilio's request would look, with a forged signature, none, or the voice webhook's (valid,
+        // but not for the media URL): each gets 403 before anything is upgraded. The status line is checked, not
+        // just that the upgrade failed: a dropped or refused connection must not pass for a refusal.
+        func upgrade(_ signature: String?) -> String {
+            var request = "GET /twilio/media HTTP/1.1\r\nHost: agent.example.com\r\n"
+            request += "Connection: Upgrade\r\nUpgrade: websocket\r\n"
+            request += "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+            if let signature { request += "x-twilio-signature: \(signature)\r\n" }
+            return request + "\r\n"
         }
-        let refused = try await rawExchange(port: running.port, upgrade("Zm9yZ2Vk"))
-        #expect(refused.hasPrefix("HTTP/1.1 403 Forbidden\r\n"), "\(refused)")
+        let refusedSignatures: [String?] = ["Zm9yZ2Vk", nil, good]
+        for signature in refusedSignatures {
+            let refused = try await rawExchange(port: running.port, upgrade(signature))
+            #expect(refused.hasPrefix("HTTP/1.1 403 Forbidden\r\n"), "signature \(signature ?? "none"): \(refused)")
+        }
         let audio = Speech.silence(200)
-        await #expect(throws: (any Error).self) {
-            _ = try await SimulatedCaller(.init(url: running.mediaURL, audio: audio, tailMilliseconds: 0)).run()
-        }
-        await #expect(throws: (any Error).self) {
-            _ = try await SimulatedCaller(
-                .init(url: running.mediaURL, audio: audio, tailMilliseconds: 0, headers: [("X-Twilio-Signature", good)])
-            ).run()
-        }
         let call = try await SimulatedCaller(
             .init(url: running.mediaURL, audio: audio, tailMilliseconds: 0, headers: [("X-Twilio-Signature", wsSignature)])
         ).run()

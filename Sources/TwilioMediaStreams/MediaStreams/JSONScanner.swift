@@ -3,6 +3,10 @@
 // SPDX-License-Identifier: Apache-2.0
 //===----------------------------------------------------------------------===//
 
+#if canImport(TwilioCore)  // the fuzzer compiles these sources into one module, HexDigit.swift included
+import TwilioCore
+#endif
+
 /// A strict (RFC 8259) pull scanner over one JSON text, for the few message shapes of Media Streams.
 ///
 /// It never builds a tree: callers walk objects key by key, take string values as byte ranges of the input
@@ -331,14 +335,4 @@ struct JSONScanner {
     }
 
     private static func hexValue(_ byte: UInt8) -> UInt8? { hexDigitValue(byte) }
-}
-
-/// The value of an ASCII hexadecimal digit (either case), or `nil`.
-func hexDigitValue(_ byte: UInt8) -> UInt8? {
-    switch byte {
-    case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
-    case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
-    case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
-    default: nil
-    }
 }

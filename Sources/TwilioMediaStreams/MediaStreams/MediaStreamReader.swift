@@ -484,7 +484,7 @@ public final class MediaStreamReader {
 
 /// Runs `body` on a frame's bytes, keeping its typed error (the standard library's `withUnsafeBytes` and
 /// `withContiguousStorageIfAvailable` rethrow untyped).
-func withBytes<Value>(
+package func withBytes<Value>(
     _ frame: some Sequence<UInt8>, _ body: (UnsafeRawBufferPointer) throws(TwilioProtocolError) -> Value
 ) throws(TwilioProtocolError) -> Value {
     func run(_ bytes: UnsafeRawBufferPointer) -> Result<Value, TwilioProtocolError> {

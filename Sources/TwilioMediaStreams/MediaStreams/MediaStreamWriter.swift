@@ -71,7 +71,7 @@ public struct MediaStreamWriter: Sendable {
     }
 
     /// Appends the padded base64 of `bytes`, encoded in place.
-    static func appendBase64(_ bytes: UnsafeRawBufferPointer, to output: inout [UInt8]) {
+    package static func appendBase64(_ bytes: UnsafeRawBufferPointer, to output: inout [UInt8]) {
         let start = output.count
         let length = Base64.encodedCount(bytes.count)
         output.append(contentsOf: repeatElement(0, count: length))
@@ -81,7 +81,7 @@ public struct MediaStreamWriter: Sendable {
     }
 
     /// Appends a non-negative integer in decimal.
-    static func appendDecimal(_ value: Int, to output: inout [UInt8]) {
+    package static func appendDecimal(_ value: Int, to output: inout [UInt8]) {
         var divisor = 1
         while divisor <= value / 10 { divisor *= 10 }
         var rest = value
@@ -94,7 +94,7 @@ public struct MediaStreamWriter: Sendable {
 
     /// Appends a string's JSON escaping (without quotes): `"`, `\` and control characters escaped,
     /// everything else raw UTF-8.
-    static func appendEscaped(_ string: String, to output: inout [UInt8]) {
+    package static func appendEscaped(_ string: String, to output: inout [UInt8]) {
         for byte in string.utf8 {
             switch byte {
             case UInt8(ascii: "\""): output.append(contentsOf: #"\""#.utf8)

@@ -8,7 +8,7 @@
 /// These are the yardsticks for ``MuLaw`` and ``ALaw``: tests compare the fast code against them and
 /// against golden vectors, and benchmarks use them as the baseline. They are correct but slow (a search
 /// loop per encoded sample); use ``MuLaw`` and ``ALaw`` in production code.
-public enum G711Reference {
+@_spi(Reference) public enum G711Reference {
     /// µ-law compression exactly as G.191's `ulaw_compress` does it, one sample at a time.
     ///
     /// - Parameter sample: A 16-bit linear sample.

@@ -11,7 +11,8 @@
 /// conceal a gap. Frames are reordered, duplicates dropped, and frames that arrive after their play-out
 /// time dropped and counted as late.
 ///
-/// Frames are played on a schedule: a frame is due at its send time (`sequence × frame duration`) plus
+/// With ``Playout/inOrder`` (reliable transports) frames are played in sequence as soon as they are there, and
+/// only a skipped sequence number is concealed. With ``Playout/scheduled`` frames are played on a schedule: a frame is due at its send time (`sequence × frame duration`) plus
 /// the smallest transit time (`arrival − send time`) of the last ``Configuration/window`` frames plus the
 /// target delay. The target delay adapts to the jitter: the spread of those transit times at
 /// ``Configuration/percentile``, plus half a frame. It grows at once (play-out holds for a period when it
@@ -23,18 +24,35 @@
 /// - Important: Not thread-safe: insert and pop from the same thread or task (the call's owner task), or
 ///   hand frames across through an ``SPSCRingBuffer``.
 public final class JitterBuffer {
+    /// How frames are played out.
+    public enum Playout: Sendable, Hashable {
+        /// On a schedule from arrival times (send time + smallest recent transit + the adaptive target delay):
+        /// for lossy, reordering transports (RTP over UDP). Late frames are concealed and dropped; the delay
+        /// grows by holding play-out and shrinks by dropping frames.
+        case scheduled
+        /// Every frame in sequence order as soon as it is there, whatever the time: for reliable transports
+        /// (a WebSocket over TCP, such as Twilio Media Streams), where a frame that has not arrived yet is
+        /// still coming. A gap is concealed only when a later frame has arrived (a skipped sequence number);
+        /// otherwise ``JitterBuffer/pop(into:at:)`` reports ``Output/buffering`` and plays nothing. Nothing
+        /// is held, dropped or concealed because of the time it arrived.
+        case inOrder
+    }
+
     /// Settings.
     public struct Configuration: Sendable, Equatable {
+        /// How frames are played out (default ``Playout/scheduled``).
+        public var playout: Playout
         /// Bytes per frame (160 for 20 ms of µ-law at 8 kHz), or the largest payload for variable-size
         /// frames such as Opus packets (up to 1,275 bytes).
         public var frameBytes: Int
-        /// Milliseconds of audio per frame.
-        public var frameMilliseconds: Double
+        /// The audio in one frame (20 ms by default).
+        public var frameDuration: Duration
         /// Frame slots; frames further ahead than this are dropped as overflow.
         public var capacity: Int
-        /// The smallest and largest target delay, in milliseconds.
-        public var minimumDelay: Double
-        public var maximumDelay: Double
+        /// The smallest target delay (``Playout/scheduled`` only).
+        public var minimumDelay: Duration
+        /// The largest target delay (``Playout/scheduled`` only).
+        public var maximumDelay: Duration
         /// The share of recent frames the target delay must cover (0.97 by default; see BENCHMARKS.md).
         public var percentile: Double
         /// How many recent arrivals the jitter estimate looks at.
@@ -42,13 +60,15 @@ public final class JitterBuffer {
         /// At most one frame of excess delay is dropped per this many frames played.
         public var shrinkInterval: Int
 
-        /// Creates settings; the defaults suit Twilio media (160-byte, 20 ms µ-law frames).
+        /// Creates settings; the defaults suit Twilio media (160-byte, 20 ms µ-law frames) over a lossy path.
         public init(
-            frameBytes: Int = 160, frameMilliseconds: Double = 20, capacity: Int = 64, minimumDelay: Double = 20,
-            maximumDelay: Double = 400, percentile: Double = 0.97, window: Int = 500, shrinkInterval: Int = 50
+            playout: Playout = .scheduled, frameBytes: Int = 160, frameDuration: Duration = .milliseconds(20),
+            capacity: Int = 64, minimumDelay: Duration = .milliseconds(20), maximumDelay: Duration = .milliseconds(400),
+            percentile: Double = 0.97, window: Int = 500, shrinkInterval: Int = 50
         ) {
+            self.playout = playout
             self.frameBytes = frameBytes
-            self.frameMilliseconds = frameMilliseconds
+            self.frameDuration = frameDuration
             self.capacity = capacity
             self.minimumDelay = minimumDelay
             self.maximumDelay = maximumDelay
@@ -127,11 +147,18 @@ public final class JitterBuffer {
     private var highestSeen = Int.min
     private var sinceShrink = 0
     private var started = false
+    private let frameMilliseconds: Double
+    private let minimumDelay: Double
+    private let maximumDelay: Double
 
     /// Creates a jitter buffer.
     public init(configuration: Configuration = Configuration()) {
         precondition(configuration.frameBytes > 0 && configuration.capacity > 1 && configuration.window > 1)
+        precondition(configuration.frameDuration > .zero, "JitterBuffer: frame duration \(configuration.frameDuration)")
         self.configuration = configuration
+        frameMilliseconds = Self.milliseconds(configuration.frameDuration)
+        minimumDelay = Self.milliseconds(configuration.minimumDelay)
+        maximumDelay = Self.milliseconds(configuration.maximumDelay)
         slots = .allocate(byteCount: configuration.frameBytes * configuration.capacity, alignment: 16)
         present = .allocate(capacity: configuration.capacity)
         sequences = .allocate(capacity: configuration.capacity)
@@ -164,7 +191,7 @@ public final class JitterBuffer {
         sinceShrink = 0
         started = false
         statistics = Statistics()
-        statistics.targetDelay = configuration.minimumDelay
+        statistics.targetDelay = minimumDelay
     }
 
     /// Adds an arriving frame.
@@ -185,7 +212,7 @@ public final class JitterBuffer {
         let outOfOrder = sequence < highestSeen
         // Jitter: the spread of transit times (arrival minus the frame's nominal send time), from frames
         // that are new (accepted or late), not from duplicates or a stream that jumped far ahead.
-        let transit = arrival - Double(sequence) * configuration.frameMilliseconds
+        let transit = arrival - Double(sequence) * frameMilliseconds
 
         if let next = nextToPlay {
             if sequence < next && !started && next - sequence + depth <= configuration.capacity {
@@ -219,25 +246,33 @@ public final class JitterBuffer {
         highestSeen = Swift.max(highestSeen, sequence)
         if outOfOrder { statistics.reordered += 1 }
         addTransit(transit)
-        statistics.currentDelay = Double(depth) * configuration.frameMilliseconds
+        statistics.currentDelay = Double(depth) * frameMilliseconds
         return .accepted
     }
 
-    /// Takes the next frame for play-out; call once per frame period.
+    /// Takes the next frame for play-out: with ``Playout/scheduled``, once per frame period; with
+    /// ``Playout/inOrder``, until it returns ``Output/buffering``.
     ///
     /// - Parameters:
     ///   - output: Receives the frame's ``Configuration/frameBytes`` bytes when the result is `.frame`.
-    ///   - time: Now, in milliseconds on the clock of `insert`'s arrivals: frames are played on a schedule
-    ///     of send time + smallest recent transit + target delay.
+    ///   - time: Now, in milliseconds on the clock of `insert`'s arrivals: with ``Playout/scheduled`` frames
+    ///     are played on a schedule of send time + smallest recent transit + target delay (ignored by
+    ///     ``Playout/inOrder``).
     /// - Returns: The frame, a gap to conceal, or `.buffering`.
     /// - Complexity: O(1), no allocation.
     public func pop(into output: UnsafeMutableRawBufferPointer, at time: Double) -> Output {
         precondition(output.count >= configuration.frameBytes)
         guard var next = nextToPlay, transitCount > 0 else { return .buffering }
+        if configuration.playout == .inOrder {
+            // A frame not there yet is still coming, unless a later one has arrived (a skipped number).
+            guard highestSeen >= next else { return .buffering }
+            started = true
+            return take(next, into: output)
+        }
         // The play-out schedule: frame n is due at (its send time) + (the smallest recent transit) + (the
         // target delay). `due` is the latest frame due now.
-        let due = Int(((time - sorted[0] - statistics.targetDelay) / configuration.frameMilliseconds).rounded(.down))
-        statistics.currentDelay = Double(Swift.max(0, depth)) * configuration.frameMilliseconds
+        let due = Int(((time - sorted[0] - statistics.targetDelay) / frameMilliseconds).rounded(.down))
+        statistics.currentDelay = Double(Swift.max(0, depth)) * frameMilliseconds
         if next > due {
             // Ahead of schedule: at the start, or because the target delay grew. Hold (grow fast).
             if started { statistics.held += 1 }
@@ -255,8 +290,14 @@ public final class JitterBuffer {
             next += 1
             sinceShrink = 0
         }
+        return take(next, into: output)
+    }
+
+    /// Plays frame `next`: copies it out, or reports it missing.
+    private func take(_ next: Int, into output: UnsafeMutableRawBufferPointer) -> Output {
         let slot = slotIndex(next)
         nextToPlay = next + 1
+        statistics.currentDelay = Double(Swift.max(0, depth)) * frameMilliseconds
         if present[slot] && sequences[slot] == next {
             present[slot] = false
             output.baseAddress!.copyMemory(from: slots + slot * configuration.frameBytes, byteCount: lengths[slot])
@@ -316,8 +357,12 @@ public final class JitterBuffer {
         let index = Swift.min(transitCount - 1, Int((Double(transitCount - 1) * configuration.percentile).rounded()))
         let spread = sorted[index] - sorted[0]
         statistics.targetDelay = Swift.min(
-            configuration.maximumDelay,
-            Swift.max(configuration.minimumDelay, spread + configuration.frameMilliseconds / 2))
+            maximumDelay,
+            Swift.max(minimumDelay, spread + frameMilliseconds / 2))
+    }
+
+    static func milliseconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15
     }
 
     /// The first index in the sorted window whose value is not below `value`.

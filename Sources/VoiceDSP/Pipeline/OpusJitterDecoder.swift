@@ -43,7 +43,7 @@ public final class OpusJitterDecoder {
         samplesPerPacket = sampleRate * packetMilliseconds / 1000
         var configuration = configuration
         configuration.frameBytes = 1275
-        configuration.frameMilliseconds = Double(packetMilliseconds)
+        configuration.frameDuration = .milliseconds(packetMilliseconds)
         jitterBuffer = JitterBuffer(configuration: configuration)
         packet = .allocate(byteCount: 1275, alignment: 16)
     }

@@ -13,31 +13,37 @@
 /// - **Maximum turn** when a turn has lasted ``Configuration/maximumTurn`` (default 30 s): the turn is
 ///   cut there, and a new one starts if the caller goes on.
 ///
-/// Sample positions count from the start of the stream (or the last ``reset()``). A value type: copying
-/// it copies its state. Real-time safe.
+/// Sample positions count from the start of the stream (or the last ``reset()``), at ``sampleRate``. A value
+/// type: copying it copies its state. Real-time safe.
 public struct Endpointer: Sendable {
-    /// Timing policy, in samples at ``sampleRate``.
+    /// Timing policy, as durations: the sample rate is the endpointer's own (``sampleRate``), so a policy
+    /// means the same at any rate.
     public struct Configuration: Sendable, Equatable {
-        /// The sample rate of the positions.
-        public var sampleRate: Int
-        /// Speech needed before a turn starts, in samples.
-        public var minimumSpeech: Int
-        /// Silence that ends a turn, in samples.
-        public var trailingSilence: Int
-        /// The longest turn, in samples.
-        public var maximumTurn: Int
+        /// Speech needed before a turn starts (default 150 ms).
+        public var minimumSpeech: Duration
+        /// Silence that ends a turn (default 500 ms).
+        public var trailingSilence: Duration
+        /// The longest turn (default 30 s).
+        public var maximumTurn: Duration
 
-        /// Creates a policy from durations in milliseconds.
+        /// Creates a policy.
         public init(
-            sampleRate: Int = 8000, minimumSpeechMilliseconds: Int = 150, trailingSilenceMilliseconds: Int = 500,
-            maximumTurnMilliseconds: Int = 30_000
+            minimumSpeech: Duration = .milliseconds(150), trailingSilence: Duration = .milliseconds(500),
+            maximumTurn: Duration = .seconds(30)
         ) {
-            self.sampleRate = sampleRate
-            minimumSpeech = sampleRate * minimumSpeechMilliseconds / 1000
-            trailingSilence = sampleRate * trailingSilenceMilliseconds / 1000
-            maximumTurn = sampleRate * maximumTurnMilliseconds / 1000
+            self.minimumSpeech = minimumSpeech
+            self.trailingSilence = trailingSilence
+            self.maximumTurn = maximumTurn
         }
     }
+
+    /// The policy in use.
+    public let configuration: Configuration
+    /// The rate of the sample positions in events and of the `length`s passed to ``process(isSpeech:length:)``.
+    public let sampleRate: Int
+    private let minimumSpeech: Int
+    private let trailingSilence: Int
+    private let maximumTurn: Int
 
     /// What happened at the end of a frame.
     public enum Event: Sendable, Equatable {
@@ -49,8 +55,6 @@ public struct Endpointer: Sendable {
         case maximumTurnReached(at: Int)
     }
 
-    /// The policy in use.
-    public let configuration: Configuration
     private var position = 0
     private var runStart: Int? = nil
     private var inTurn = false
@@ -58,8 +62,23 @@ public struct Endpointer: Sendable {
     private var lastSpeechEnd = 0
 
     /// Creates an endpointer.
-    public init(configuration: Configuration = Configuration()) {
+    ///
+    /// - Parameters:
+    ///   - configuration: The policy.
+    ///   - sampleRate: The rate of the positions, in Hz (8,000 by default: the telephone band).
+    public init(configuration: Configuration = Configuration(), sampleRate: Int = 8000) {
+        precondition(sampleRate > 0, "Endpointer: sample rate \(sampleRate)")
         self.configuration = configuration
+        self.sampleRate = sampleRate
+        minimumSpeech = Self.samples(configuration.minimumSpeech, at: sampleRate)
+        trailingSilence = Self.samples(configuration.trailingSilence, at: sampleRate)
+        maximumTurn = Self.samples(configuration.maximumTurn, at: sampleRate)
+    }
+
+    /// A duration in samples at `rate`, rounded to the nearest sample.
+    static func samples(_ duration: Duration, at rate: Int) -> Int {
+        let (seconds, attoseconds) = duration.components
+        return Int(seconds) * rate + Int((Double(attoseconds) * Double(rate) / 1e18).rounded())
     }
 
     /// Forgets the stream.
@@ -86,19 +105,19 @@ public struct Endpointer: Sendable {
             runStart = nil
         }
         if !inTurn {
-            if let run = runStart, position - run >= configuration.minimumSpeech {
+            if let run = runStart, position - run >= minimumSpeech {
                 inTurn = true
                 turnStart = run
                 return .speechStarted(speechStart: run)
             }
             return nil
         }
-        if position - turnStart >= configuration.maximumTurn {
+        if position - turnStart >= maximumTurn {
             inTurn = false
             runStart = nil
             return .maximumTurnReached(at: position)
         }
-        if !isSpeech && position - lastSpeechEnd >= configuration.trailingSilence {
+        if !isSpeech && position - lastSpeechEnd >= trailingSilence {
             inTurn = false
             return .endOfTurn(lastSpeechEnd: lastSpeechEnd, detectedAt: position)
         }

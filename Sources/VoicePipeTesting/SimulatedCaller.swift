@@ -9,7 +9,7 @@ public import Logging
 import NIOCore
 import NIOWebSocket
 import Synchronization
-public import TwilioMediaStreams
+import TwilioMediaStreams
 import VoiceDSP
 
 /// A caller, as Twilio would connect them: opens the Media Stream WebSocket, sends `connected` and `start`,
@@ -72,6 +72,23 @@ public struct SimulatedCaller: Sendable {
         public var lateSends: Int
         /// Messages from the app that Twilio would have rejected (warning 31951).
         public var protocolErrors: [String]
+        /// Every µ-law byte the caller sent, in order (20 ms = 160 bytes).
+        public var sent: [UInt8] = []
+        /// The agent's audio as played, cut where playback stopped: the buffer at Twilio ran dry or a
+        /// `clear` flushed it.
+        public var segments: [PlayedSegment] = []
+    }
+
+    /// A stretch of agent audio the caller heard without a break.
+    public struct PlayedSegment: Sendable, Hashable {
+        /// When its first byte played, ms from the start of the call.
+        public var start: Double
+        /// Its µ-law bytes.
+        public var bytes: [UInt8]
+        /// Whether a `clear` ended it (otherwise Twilio's buffer ran dry).
+        public var cleared: Bool
+        /// When its last byte finished, ms from the start of the call.
+        public var end: Double { start + Double(bytes.count) / 8 }
     }
 
     enum Input: Sendable {
@@ -145,7 +162,7 @@ public struct SimulatedCaller: Sendable {
         let twilio = TwilioStreamSimulator(configuration: configuration.call)
         let (inputs, continuation) = AsyncStream.makeStream(of: Input.self)
         let start = ContinuousClock.now
-        func now() -> Double { CallHandler.milliseconds(ContinuousClock.now - start) }
+        func now() -> Double { Self.milliseconds(ContinuousClock.now - start) }
         var result = Result(
             turns: turnEnds(configuration.audio).map { Turn(lastSpeech: $0) },
             reply: [Float](repeating: 0, count: frames * 160), framesSent: 0, mediaReceived: 0, marksEchoed: 0, clears: 0,
@@ -161,15 +178,26 @@ public struct SimulatedCaller: Sendable {
             try await outbound.write(.text(String(decoding: message, as: UTF8.self)))
             message.removeAll(keepingCapacity: true)
         }
+        var segment: PlayedSegment?
+        func endSegment(cleared: Bool) {
+            guard var finished = segment else { return }
+            finished.cleared = cleared
+            result.segments.append(finished)
+            segment = nil
+        }
         func advance(to time: Double) {
             var offset = Int(lastAdvance * 8)
+            let startedAt = lastAdvance
             twilio.advance(to: time) { bytes in
+                if segment == nil { segment = PlayedSegment(start: startedAt, bytes: [], cleared: false) }
+                segment!.bytes.append(contentsOf: bytes)
                 for byte in bytes where offset < result.reply.count {
                     result.reply[offset] = Float(MuLaw.decode(byte)) / 32768
                     offset += 1
                 }
             }
             lastAdvance = max(lastAdvance, time)
+            if twilio.bufferedBytes == 0 { endSegment(cleared: false) }  // playback ran dry
         }
         func echoes() async throws {
             while twilio.nextEcho(into: &message) {
@@ -212,11 +240,13 @@ public struct SimulatedCaller: Sendable {
                         }
                         lastMedia = time
                     }
+                    let clearsBefore = twilio.clears
                     do {
                         try text.withUTF8 { try twilio.receive(UnsafeRawBufferPointer($0), at: time) }
                     } catch {
                         result.protocolErrors.append("\(error)")
                     }
+                    if twilio.clears > clearsBefore { endSegment(cleared: true) }
                     try await echoes()
                 case .tick(let frame):
                     if time - Double(20 * (frame + 1)) > 20 { result.lateSends += 1 }
@@ -226,6 +256,7 @@ public struct SimulatedCaller: Sendable {
                     }
                     pcm.withUnsafeBufferPointer { input in codes.withUnsafeMutableBufferPointer { MuLaw.encode(input, into: $0) } }
                     codes.withUnsafeBytes { twilio.media($0, timestamp: 20 * frame, into: &message) }
+                    result.sent.append(contentsOf: codes)
                     try await send()
                     result.framesSent += 1
                     advance(to: time)
@@ -240,10 +271,17 @@ public struct SimulatedCaller: Sendable {
                 }
             }
             result.clears = twilio.clears
+            endSegment(cleared: false)
             group.cancelAll()
         }
         try? await outbound.close(.normalClosure, reason: nil)
         return result
+    }
+}
+
+extension SimulatedCaller {
+    static func milliseconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15
     }
 }
 

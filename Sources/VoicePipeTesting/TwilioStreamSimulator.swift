@@ -3,6 +3,8 @@
 // SPDX-License-Identifier: Apache-2.0
 //===----------------------------------------------------------------------===//
 
+public import TwilioMediaStreams
+
 /// Twilio's side of one bidirectional Media Stream, for tests, the caller simulator and load tests: it
 /// writes Twilio's messages byte for byte as Twilio does, reads the app's messages as strictly as Twilio
 /// does, and models Twilio's playback.

@@ -1,0 +1,78 @@
+//===----------------------------------------------------------------------===//
+// VoicePipe — real-time telephony voice pipelines in Swift.
+// SPDX-License-Identifier: Apache-2.0
+//===----------------------------------------------------------------------===//
+
+import HTTPTypes
+import Logging
+public import Hummingbird
+public import HummingbirdWebSocket
+import NIOCore
+
+extension VoicePipeServer {
+    /// VoicePipe's Twilio routes, for mounting in a host's own Hummingbird application:
+    /// - `POST voice`: the incoming-call webhook (TwiML connecting the call's stream to the `media` route
+    ///   next to it);
+    /// - `POST status`: call status callbacks;
+    /// - `GET media`: the Media Stream WebSocket, one ``CallSession``-driven call per connection.
+    ///
+    /// ```swift
+    /// let voicePipe = VoicePipeServer(configuration: .init(publicURL: "https://agent.example.com", authToken: token,
+    ///                                                      makeAgent: { context in MyAgent(context) }))
+    /// let router = Router(context: BasicWebSocketRequestContext.self)
+    /// router.addRoutes(voicePipe.routes(), atPath: "/twilio")
+    /// let app = Application(router: router, server: .http1WebSocketUpgrade(webSocketRouter: router))
+    /// ```
+    ///
+    /// With an auth token, each route checks `X-Twilio-Signature` against ``Configuration/publicURL`` (or,
+    /// without one, `http://` + the request's `Host`) plus the request's path: forged requests and
+    /// upgrades get 403 and the upgrade does not happen. The host serves the app; this server's
+    /// statistics are in ``statistics``.
+    ///
+    /// - Parameter context: The host router's request context.
+    /// - Returns: The routes, relative to where they are mounted.
+    public func routes<Context: WebSocketRequestContext>(context: Context.Type = BasicWebSocketRequestContext.self)
+        -> RouteCollection<Context>
+    {
+        let server = self
+        let routes = RouteCollection(context: Context.self)
+        routes.post("voice") { request, _ -> Response in
+            let base = server.base(for: request)
+            var path = request.uri.path
+            if let slash = path.lastIndex(of: "/") { path = String(path[..<slash]) }
+            return try await server.answerCall(request, base: base, mediaURL: Self.webSocketURL(base + path + "/media"))
+        }
+        routes.post("status") { request, _ -> Response in
+            try await server.statusCallback(request, base: server.base(for: request))
+        }
+        routes.ws(
+            "media",
+            shouldUpgrade: { request, _ in
+                let signature = request.headers[HTTPField.Name("X-Twilio-Signature")!]
+                let url = Self.webSocketURL(server.base(for: request) + request.uri.description)
+                guard server.isSigned(signature: signature, url: url) else {
+                    server.statistics.refused()
+                    server.logger.warning("refused WebSocket upgrade: bad or missing X-Twilio-Signature")
+                    throw HTTPError(.forbidden)
+                }
+                return .upgrade([:])
+            },
+            onUpgrade: { inbound, outbound, context in
+                try await CallHandler(server: server, logger: context.logger).run(inbound: inbound, outbound: outbound)
+            })
+        return routes
+    }
+
+    /// The public base URL for a request to mounted routes.
+    func base(for request: Request) -> String {
+        if let publicURL = configuration.publicURL { return publicURL }
+        return "http://" + (request.head.authority ?? "\(configuration.host):\(configuration.port)")
+    }
+
+    /// `https://…` → `wss://…`, `http://…` → `ws://…`.
+    static func webSocketURL(_ url: String) -> String {
+        if url.hasPrefix("https://") { return "wss://" + url.dropFirst("https://".count) }
+        if url.hasPrefix("http://") { return "ws://" + url.dropFirst("http://".count) }
+        return url
+    }
+}
