@@ -38,8 +38,7 @@ public struct ToneAgent: Agent {
 
     /// The tone, faded in and out over 5 ms.
     public var tone: [Float] {
-        let (seconds, attoseconds) = duration.components
-        let count = Int(seconds) * sampleRate + Int(Double(attoseconds) * Double(sampleRate) / 1e18)
+        let count = duration.sampleCount(at: sampleRate)
         let fade = Double(sampleRate) * 0.005
         let step = 2 * Double.pi * frequency / Double(sampleRate)
         return (0..<count).map { n in

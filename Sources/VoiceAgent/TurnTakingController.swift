@@ -114,6 +114,8 @@ public final class TurnTakingController {
     private var turnStart = 0  // the stream position of turnAudio's first sample
     private var silentSamples = 0
     private var bargeInSamples = 0
+    private var bargeInSamplesNeeded = 1  // the policy at the ticks' rate
+    private var earlyStartSamples: Int?
 
     // The agent.
     private var agentTurn: Int?  // the turn whose reply is running
@@ -153,16 +155,12 @@ public final class TurnTakingController {
         echoFactor = configuration.echoReturnLossDB.map { Float(pow(10, Double(-$0) / 20)) } ?? 0
     }
 
-    /// A duration in samples at the ticks' rate.
-    private func samples(_ duration: Duration) -> Int {
-        let (seconds, attoseconds) = duration.components
-        return Int(seconds) * sampleRate + Int((Double(attoseconds) * Double(sampleRate) / 1e18).rounded())
-    }
-
-    /// Sizes the buffers for the ticks' rate (on the first tick, or when the rate changes).
+    /// Sizes the buffers and thresholds for the ticks' rate (on the first tick, or when the rate changes).
     private func adopt(sampleRate rate: Int) {
         sampleRate = rate
-        preRoll = [Float](repeating: 0, count: max(1, samples(configuration.preRoll)))
+        bargeInSamplesNeeded = max(1, configuration.bargeIn.sampleCount(at: rate))
+        earlyStartSamples = configuration.earlyStart?.sampleCount(at: rate)
+        preRoll = [Float](repeating: 0, count: max(1, configuration.preRoll.sampleCount(at: rate)))
         preRollHead = 0
         turnAudio.reserveCapacity(rate * 10)
     }
@@ -219,7 +217,7 @@ public final class TurnTakingController {
                 agentTurn = nil
                 held = nil
             }
-            if let early = configuration.earlyStart, agentTurn == nil, silentSamples >= samples(early) {
+            if let early = earlyStartSamples, agentTurn == nil, silentSamples >= early {
                 held = []
                 heldFinished = false
                 startAgent(cut: false, into: &intents)
@@ -227,7 +225,7 @@ public final class TurnTakingController {
         case .agentSpeaking:
             let loud = Self.rms(tick.audio) > agentLevel * echoFactor
             bargeInSamples = isSpeech && loud ? bargeInSamples + count : 0
-            if bargeInSamples >= max(1, samples(configuration.bargeIn)) { bargeIn(at: time, into: &intents) }
+            if bargeInSamples >= bargeInSamplesNeeded { bargeIn(at: time, into: &intents) }
         default:
             bargeInSamples = 0
         }

@@ -168,8 +168,7 @@ public final class CallSession {
 
     /// Milliseconds since ``origin``.
     public func milliseconds(at instant: ContinuousClock.Instant) -> Double {
-        let duration = instant - origin
-        return Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15
+        (instant - origin).inMilliseconds
     }
 
     // MARK: - Inputs
@@ -324,10 +323,7 @@ public final class CallSession {
         let origin = origin
         runner = AgentRunner(
             agent: makeAgent(context),
-            clock: {
-                let duration = ContinuousClock.now - origin
-                return Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15
-            }, deliver: deliver)
+            clock: { (ContinuousClock.now - origin).inMilliseconds }, deliver: deliver)
         controller.callStarted(context, into: &intents)
     }
 

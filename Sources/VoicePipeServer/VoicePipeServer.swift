@@ -125,13 +125,7 @@ public struct VoicePipeServer: Sendable, Service {
 
     /// The media stream URL Twilio connects to.
     func mediaURL(port: Int) -> String {
-        var base = publicBase(port: port)
-        if base.hasPrefix("https://") {
-            base = "wss://" + base.dropFirst("https://".count)
-        } else if base.hasPrefix("http://") {
-            base = "ws://" + base.dropFirst("http://".count)
-        }
-        return base + "/twilio/media"
+        Self.webSocketURL(publicBase(port: port) + "/twilio/media")
     }
 
     /// Runs as a `Service` of the host's `ServiceGroup`: serves until the group shuts down gracefully (open
@@ -293,10 +287,7 @@ public struct VoicePipeServer: Sendable, Service {
     }
 
     func isSignedUpgrade(signature: String?, path: String, port: Int) -> Bool {
-        guard let token = configuration.authToken else { return true }
-        guard let signature else { return false }
-        let url = mediaURL(port: port) + (path.firstIndex(of: "?").map { String(path[$0...]) } ?? "")
-        return RequestValidator(authToken: token).isValid(signature: signature, url: url)
+        isSigned(signature: signature, url: mediaURL(port: port) + (path.firstIndex(of: "?").map { String(path[$0...]) } ?? ""))
     }
 
     private func forbidden(_ request: Request) -> Response {

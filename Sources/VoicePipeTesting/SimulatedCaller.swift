@@ -162,7 +162,7 @@ public struct SimulatedCaller: Sendable {
         let twilio = TwilioStreamSimulator(configuration: configuration.call)
         let (inputs, continuation) = AsyncStream.makeStream(of: Input.self)
         let start = ContinuousClock.now
-        func now() -> Double { Self.milliseconds(ContinuousClock.now - start) }
+        func now() -> Double { (ContinuousClock.now - start).inMilliseconds }
         var result = Result(
             turns: turnEnds(configuration.audio).map { Turn(lastSpeech: $0) },
             reply: [Float](repeating: 0, count: frames * 160), framesSent: 0, mediaReceived: 0, marksEchoed: 0, clears: 0,
@@ -276,12 +276,6 @@ public struct SimulatedCaller: Sendable {
         }
         try? await outbound.close(.normalClosure, reason: nil)
         return result
-    }
-}
-
-extension SimulatedCaller {
-    static func milliseconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15
     }
 }
 

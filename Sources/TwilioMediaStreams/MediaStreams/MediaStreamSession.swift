@@ -189,10 +189,7 @@ public final class MediaStreamSession {
         self.configuration = configuration
         inbound = try InboundChain(configuration: configuration.inbound)
         reader = MediaStreamReader(configuration: configuration.reader)
-        maximumLeadFrames = configuration.maximumLead.map { lead in
-            let milliseconds = lead.components.seconds * 1000 + lead.components.attoseconds / 1_000_000_000_000_000
-            return Swift.max(1, Int(milliseconds) / 20)
-        }
+        maximumLeadFrames = configuration.maximumLead.map { Swift.max(1, Int($0.inMilliseconds) / 20) }
         partial.reserveCapacity(OutboundChain.frameBytes)
         queue.reserveCapacity(OutboundChain.frameBytes * 50)
         queueOwners.reserveCapacity(50)

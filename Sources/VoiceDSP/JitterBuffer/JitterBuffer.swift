@@ -156,9 +156,9 @@ public final class JitterBuffer {
         precondition(configuration.frameBytes > 0 && configuration.capacity > 1 && configuration.window > 1)
         precondition(configuration.frameDuration > .zero, "JitterBuffer: frame duration \(configuration.frameDuration)")
         self.configuration = configuration
-        frameMilliseconds = Self.milliseconds(configuration.frameDuration)
-        minimumDelay = Self.milliseconds(configuration.minimumDelay)
-        maximumDelay = Self.milliseconds(configuration.maximumDelay)
+        frameMilliseconds = configuration.frameDuration.inMilliseconds
+        minimumDelay = configuration.minimumDelay.inMilliseconds
+        maximumDelay = configuration.maximumDelay.inMilliseconds
         slots = .allocate(byteCount: configuration.frameBytes * configuration.capacity, alignment: 16)
         present = .allocate(capacity: configuration.capacity)
         sequences = .allocate(capacity: configuration.capacity)
@@ -202,7 +202,8 @@ public final class JitterBuffer {
     ///     copied.
     ///   - arrival: The arrival time in milliseconds on any steady clock (the same clock as `pop`'s).
     /// - Returns: What became of the frame.
-    /// - Complexity: O(window) (one insertion into the sorted jitter window); no allocation.
+    /// - Complexity: O(window) with ``Playout/scheduled`` (one insertion into the sorted jitter window), O(1)
+    ///   with ``Playout/inOrder``; no allocation.
     @discardableResult
     public func insert(sequence: Int, payload: UnsafeRawBufferPointer, arrival: Double) -> InsertResult {
         precondition(
@@ -262,13 +263,14 @@ public final class JitterBuffer {
     /// - Complexity: O(1), no allocation.
     public func pop(into output: UnsafeMutableRawBufferPointer, at time: Double) -> Output {
         precondition(output.count >= configuration.frameBytes)
-        guard var next = nextToPlay, transitCount > 0 else { return .buffering }
+        guard var next = nextToPlay else { return .buffering }
         if configuration.playout == .inOrder {
             // A frame not there yet is still coming, unless a later one has arrived (a skipped number).
             guard highestSeen >= next else { return .buffering }
             started = true
             return take(next, into: output)
         }
+        guard transitCount > 0 else { return .buffering }
         // The play-out schedule: frame n is due at (its send time) + (the smallest recent transit) + (the
         // target delay). `due` is the latest frame due now.
         let due = Int(((time - sorted[0] - statistics.targetDelay) / frameMilliseconds).rounded(.down))
@@ -339,6 +341,7 @@ public final class JitterBuffer {
     /// spread. A sorted copy of the window is kept up to date by one removal and one insertion, so there
     /// is no sort and no allocation.
     private func addTransit(_ transit: Double) {
+        guard configuration.playout == .scheduled else { return }  // in order, nothing depends on the jitter
         if transitCount == configuration.window {
             let evicted = transits[transitNext]
             var index = sortedIndex(of: evicted, count: transitCount)
@@ -359,10 +362,6 @@ public final class JitterBuffer {
         statistics.targetDelay = Swift.min(
             maximumDelay,
             Swift.max(minimumDelay, spread + frameMilliseconds / 2))
-    }
-
-    static func milliseconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15
     }
 
     /// The first index in the sorted window whose value is not below `value`.

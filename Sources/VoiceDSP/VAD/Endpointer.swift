@@ -70,15 +70,9 @@ public struct Endpointer: Sendable {
         precondition(sampleRate > 0, "Endpointer: sample rate \(sampleRate)")
         self.configuration = configuration
         self.sampleRate = sampleRate
-        minimumSpeech = Self.samples(configuration.minimumSpeech, at: sampleRate)
-        trailingSilence = Self.samples(configuration.trailingSilence, at: sampleRate)
-        maximumTurn = Self.samples(configuration.maximumTurn, at: sampleRate)
-    }
-
-    /// A duration in samples at `rate`, rounded to the nearest sample.
-    static func samples(_ duration: Duration, at rate: Int) -> Int {
-        let (seconds, attoseconds) = duration.components
-        return Int(seconds) * rate + Int((Double(attoseconds) * Double(rate) / 1e18).rounded())
+        minimumSpeech = configuration.minimumSpeech.sampleCount(at: sampleRate)
+        trailingSilence = configuration.trailingSilence.sampleCount(at: sampleRate)
+        maximumTurn = configuration.maximumTurn.sampleCount(at: sampleRate)
     }
 
     /// Forgets the stream.
