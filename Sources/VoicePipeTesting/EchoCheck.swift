@@ -30,24 +30,42 @@ public struct EchoCheck: Sendable, Hashable, Codable {
     public init() {}
 
     /// Checks one call.
+    ///
+    /// Each stretch is placed by its loudest 32 bytes. A stretch too quiet or short to place on its own (the
+    /// silent tail of a reply after a break, say) is tried where the stretch before it ended, or where the one
+    /// after it begins, unless a `clear` lies between them.
     public init(_ result: SimulatedCaller.Result) {
         let sent = result.sent.map(Self.normalized)
-        var previous: (offset: Int, count: Int, end: Double, cleared: Bool)?
-        for segment in result.segments where !segment.bytes.isEmpty {
+        let played = result.segments.filter { !$0.bytes.isEmpty }
+        let stretches = played.map { $0.bytes.map(Self.normalized) }
+        var offsets = stretches.map { Self.locate($0, in: sent) }
+        func fits(_ index: Int, at offset: Int) -> Bool {
+            Self.differingFrames(stretches[index], at: offset, in: sent) == 0
+        }
+        for index in stretches.indices.dropFirst() where offsets[index] == nil && !played[index - 1].cleared {
+            if let before = offsets[index - 1], fits(index, at: before + stretches[index - 1].count) {
+                offsets[index] = before + stretches[index - 1].count
+            }
+        }
+        for index in stretches.indices.dropLast().reversed() where offsets[index] == nil && !played[index].cleared {
+            if let after = offsets[index + 1], fits(index, at: after - stretches[index].count) {
+                offsets[index] = after - stretches[index].count
+            }
+        }
+        for (index, bytes) in stretches.enumerated() {
             segments += 1
-            let bytes = segment.bytes.map(Self.normalized)
-            guard let offset = Self.locate(bytes, in: sent) else {
+            guard let offset = offsets[index] else {
                 damagedFrames += (bytes.count + 159) / 160
-                previous = nil
                 continue
             }
             let differing = Self.differingFrames(bytes, at: offset, in: sent)
             if differing == 0 { intactSegments += 1 } else { damagedFrames += differing }
-            if let last = previous, !last.cleared, last.offset + last.count == offset {
+            if index > 0, let before = offsets[index - 1], !played[index - 1].cleared,
+                before + stretches[index - 1].count == offset
+            {
                 playoutGaps += 1
-                gapMilliseconds += segment.start - last.end
+                gapMilliseconds += played[index].start - played[index - 1].end
             }
-            previous = (offset, bytes.count, segment.end, segment.cleared)
         }
     }
 

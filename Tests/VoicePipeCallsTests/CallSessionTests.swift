@@ -54,8 +54,7 @@ struct CallSessionTests {
     static let speech = try! WAVFile(path: TestVectors.path("speech/demo-call.wav")).clip.samples
 
     @Test(
-        "the agent greets the caller with the call's From number; a barge-in sends clear in the same step",
-        .disabled("fails: the greeting never reaches agentSpeaking when CallSession is driven without sockets (not yet investigated)"))
+        "the agent greets the caller with the call's From number; a barge-in sends clear in the same step")
     func greetingAndBargeIn() async throws {
         let made = Mutex<GreetingAgent?>(nil)
         let inbox = Inbox()
@@ -97,8 +96,9 @@ struct CallSessionTests {
 
         #expect(call.context?.from == "+15550001234" && call.context?.to == "+15559876543")
         #expect(call.context?.direction == "inbound" && call.context?.callSid == twilio.configuration.callSid)
-        // The greeting plays before the caller says anything.
-        let deadline = ContinuousClock.now + .seconds(5)
+        // The greeting plays before the caller says anything. (The deadline only bounds a hang: with the
+        // 100-call storm test running alongside, the agent's tasks can wait seconds for a thread.)
+        let deadline = ContinuousClock.now + .seconds(60)
         while call.controller.state != .agentSpeaking && ContinuousClock.now < deadline {
             for delivery in inbox.take() { call.agent(delivery) }
             try await Task.sleep(for: .milliseconds(2))
