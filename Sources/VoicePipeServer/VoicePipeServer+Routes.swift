@@ -6,6 +6,7 @@
 import HTTPTypes
 import Logging
 public import Hummingbird
+public import HummingbirdCore
 public import HummingbirdWebSocket
 import NIOCore
 
@@ -21,13 +22,14 @@ extension VoicePipeServer {
     ///                                                      makeAgent: { context in MyAgent(context) }))
     /// let router = Router(context: BasicWebSocketRequestContext.self)
     /// router.addRoutes(voicePipe.routes(), atPath: "/twilio")
-    /// let app = Application(router: router, server: .http1WebSocketUpgrade(webSocketRouter: router))
+    /// let app = Application(router: router, server: voicePipe.httpServer(webSocketRouter: router))
     /// ```
     ///
     /// With an auth token, each route checks `X-Twilio-Signature` against ``Configuration/publicURL`` (or,
-    /// without one, `http://` + the request's `Host`) plus the request's path: forged requests and
-    /// upgrades get 403 and the upgrade does not happen. The host serves the app; this server's
-    /// statistics are in ``statistics``.
+    /// without one, `http://` + the request's `Host`) plus the request's path: forged webhooks get 403, and
+    /// forged upgrades are never upgraded (403 with ``httpServer(webSocketRouter:mediaPath:configuration:)``;
+    /// Hummingbird's own `.http1WebSocketUpgrade` can only answer them 405). The host serves the app; this
+    /// server's statistics are in ``statistics``.
     ///
     /// - Parameter context: The host router's request context.
     /// - Returns: The routes, relative to where they are mounted.
@@ -61,6 +63,32 @@ extension VoicePipeServer {
                 try await CallHandler(server: server, logger: context.logger).run(inbound: inbound, outbound: outbound)
             })
         return routes
+    }
+
+    /// The HTTP server for a host app that mounts ``routes(context:)``: HTTP/1.1 with WebSocket upgrades
+    /// routed by `webSocketRouter`, where an upgrade of the media route whose `X-Twilio-Signature` does not
+    /// validate gets `403 Forbidden` before Hummingbird's upgrader sees it.
+    ///
+    /// - Parameters:
+    ///   - webSocketRouter: The router that holds the mounted routes.
+    ///   - mediaPath: Where the media route is mounted (`/twilio/media` for routes mounted at `/twilio`).
+    ///   - configuration: WebSocket settings.
+    public func httpServer<WSResponderBuilder: HTTPResponderBuilder & _HB_SendableMetatype>(
+        webSocketRouter: WSResponderBuilder, mediaPath: String = "/twilio/media",
+        configuration: HTTP1WebSocketUpgradeChannel.Configuration = .init()
+    ) -> HTTPServerBuilder where WSResponderBuilder.Responder.Context: WebSocketRequestContext {
+        let server = self
+        let webSocketResponder = webSocketRouter.buildResponder()
+        return HTTPServerBuilder { responder in
+            SignatureGatedChannel(
+                inner: HTTP1WebSocketUpgradeChannel(
+                    responder: responder, webSocketResponder: webSocketResponder, configuration: configuration),
+                allows: { method, path, headers in
+                    server.allowsUpgrade(method: method, path: path, headers: headers, mediaPath: mediaPath) { host in
+                        server.configuration.publicURL ?? "http://" + (host ?? "\(server.configuration.host):\(server.configuration.port)")
+                    }
+                })
+        }
     }
 
     /// The public base URL for a request to mounted routes.

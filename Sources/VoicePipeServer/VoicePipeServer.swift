@@ -207,16 +207,9 @@ public struct VoicePipeServer: Sendable, Service {
                             }
                         }),
                     allows: { method, path, headers in
-                        guard method == "GET", path.split(separator: "?").first == "/twilio/media",
-                            headers.contains(where: { $0.0.lowercased() == "upgrade" })
-                        else { return true }
-                        let signature = headers.first { $0.0.lowercased() == "x-twilio-signature" }.map { String($0.1) }
-                        guard server.isSignedUpgrade(signature: signature, path: String(path), port: boundPort.value) else {
-                            server.statistics.refused()
-                            server.logger.warning("refused WebSocket upgrade: bad or missing X-Twilio-Signature")
-                            return false
+                        server.allowsUpgrade(method: method, path: path, headers: headers, mediaPath: "/twilio/media") { _ in
+                            server.publicBase(port: boundPort.value)
                         }
-                        return true
                     })
             },
             configuration: appConfiguration,
@@ -288,6 +281,25 @@ public struct VoicePipeServer: Sendable, Service {
 
     func isSignedUpgrade(signature: String?, path: String, port: Int) -> Bool {
         isSigned(signature: signature, url: mediaURL(port: port) + (path.firstIndex(of: "?").map { String(path[$0...]) } ?? ""))
+    }
+
+    /// The gate's decision on a request head: anything but a WebSocket upgrade of `mediaPath` passes; an
+    /// upgrade passes if its signature validates over the `wss://` form of `base(Host header)` + its path.
+    func allowsUpgrade(
+        method: Substring, path: Substring, headers: [(Substring, Substring)], mediaPath: String,
+        base: (_ host: String?) -> String
+    ) -> Bool {
+        guard method == "GET", path.split(separator: "?").first.map(String.init) == mediaPath,
+            headers.contains(where: { $0.0.lowercased() == "upgrade" })
+        else { return true }
+        let signature = headers.first { $0.0.lowercased() == "x-twilio-signature" }.map { String($0.1) }
+        let host = headers.first { $0.0.lowercased() == "host" }.map { String($0.1) }
+        guard isSigned(signature: signature, url: Self.webSocketURL(base(host) + path)) else {
+            statistics.refused()
+            logger.warning("refused WebSocket upgrade: bad or missing X-Twilio-Signature")
+            return false
+        }
+        return true
     }
 
     private func forbidden(_ request: Request) -> Response {
