@@ -77,6 +77,57 @@ public struct SimulatedCaller: Sendable {
         /// The agent's audio as played, cut where playback stopped: the buffer at Twilio ran dry or a
         /// `clear` flushed it.
         public var segments: [PlayedSegment] = []
+        /// When each `clear` arrived, ms from the start of the call.
+        public var clearTimes: [Double] = []
+
+        /// Every interruption, timed from the caller's side: for each `clear`, the start of the caller's
+        /// speech that caused it, and the agent audio the caller still heard after it.
+        public var bargeIns: [BargeIn] {
+            let pcm = sent.map { Float(MuLaw.decode($0)) / 32768 }
+            return clearTimes.map { clear in
+                let heardAfter = segments.reduce(0.0) { sum, segment in
+                    let from = Swift.max(segment.start, clear)
+                    let to = Swift.min(segment.end, clear + BargeIn.window)
+                    return sum + Swift.max(0, to - from)
+                }
+                return BargeIn(
+                    speechStart: SimulatedCaller.speechStart(pcm, before: clear), clear: clear, agentAudioAfterClear: heardAfter)
+            }
+        }
+    }
+
+    /// One interruption, as the caller lived it.
+    public struct BargeIn: Sendable, Hashable, Codable {
+        /// Where the caller's speech began (after at least 300 ms of silence), ms from the start of the call.
+        public var speechStart: Double?
+        /// When the `clear` arrived.
+        public var clear: Double
+        /// Agent audio played to the caller in the ``window`` after the `clear`, in ms (a new reply cannot
+        /// begin that soon: the caller's own turn must end first).
+        public var agentAudioAfterClear: Double
+        /// From the caller's first speech sample to the `clear`, in ms.
+        public var speechToClear: Double? { speechStart.map { clear - $0 } }
+        /// How long after a `clear` agent audio counts as the interrupted reply's, in ms.
+        public static let window = 500.0
+    }
+
+    /// The start of the speech run that was under way at `time` (ms): its first 20 ms frame above −40 dBFS
+    /// after at least 300 ms below.
+    static func speechStart(_ audio: [Float], before time: Double) -> Double? {
+        var frame = Swift.min(audio.count / 160, Int(time / 20)) - 1
+        var start: Int?
+        var quiet = 0
+        while frame >= 0, quiet < 15 {
+            let slice = audio[(frame * 160)..<(frame * 160 + 160)]
+            if slice.reduce(0, { $0 + $1 * $1 }) / 160 > 1e-4 {
+                start = frame
+                quiet = 0
+            } else if start != nil {
+                quiet += 1
+            }
+            frame -= 1
+        }
+        return start.map { Double($0) * 20 }
     }
 
     /// A stretch of agent audio the caller heard without a break.
@@ -246,7 +297,10 @@ public struct SimulatedCaller: Sendable {
                     } catch {
                         result.protocolErrors.append("\(error)")
                     }
-                    if twilio.clears > clearsBefore { endSegment(cleared: true) }
+                    if twilio.clears > clearsBefore {
+                        endSegment(cleared: true)
+                        result.clearTimes.append(time)
+                    }
                     try await echoes()
                 case .tick(let frame):
                     if time - Double(20 * (frame + 1)) > 20 { result.lateSends += 1 }

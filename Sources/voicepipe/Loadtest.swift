@@ -29,6 +29,8 @@ struct Loadtest: AsyncParsableCommand {
     @Option(help: "A running server's media URL (default: start one).") var url: String?
     @Option(help: "The agent of the started server: echo or tone.") var agent = AgentKind.echo
     @Option(help: "The voice activity detector of the started server: silero or classic.") var vad = VoiceActivityDetector.Model.silero
+    @Flag(help: "Callers talk over the echo (the recording as it is, not spaced for replies): measures barge-ins.")
+    var bargeIn = false
     @Option(help: "The started server's agent sample rate; at 8000 the echo is checked byte for byte against each caller's audio.")
     var agentSampleRate = 8000
     @Flag(help: "Print one JSON object.") var json = false
@@ -52,11 +54,19 @@ struct Loadtest: AsyncParsableCommand {
         var echoCheck: EchoCheck?
         /// Calls whose echo was not intact.
         var damagedCalls: Int?
+        /// Interruptions: `clear`s received by the callers.
+        var bargeIns: Int
+        /// From the caller's first speech sample to the `clear`, caller-side, p50 and p99 (ms).
+        var speechToClearP50Milliseconds: Double?
+        var speechToClearP99Milliseconds: Double?
+        /// Agent audio the caller still heard after a `clear`, in total (ms).
+        var agentAudioAfterClearMilliseconds: Double
         var loadGeneratorCPUSecondsPerCallSecond: Double?
     }
 
     func run() async throws {
-        var audio = spacedTurns(try loadCallerAudio(Demo.bundledRecording()))
+        let recording = try loadCallerAudio(Demo.bundledRecording())
+        var audio = bargeIn ? recording : spacedTurns(recording)
         let target = duration * 8000
         while audio.count < target { audio += audio }
         audio = Array(audio.prefix(target))
@@ -114,7 +124,13 @@ struct Loadtest: AsyncParsableCommand {
             turns: turns.count, repliedTurns: latencies.count,
             responseP50Milliseconds: CallSummary.percentile(latencies, 0.5),
             responseP99Milliseconds: CallSummary.percentile(latencies, 0.99),
-            server: server, callerLateSends: completed.reduce(0) { $0 + $1.lateSends })
+            server: server, callerLateSends: completed.reduce(0) { $0 + $1.lateSends }, bargeIns: 0,
+            agentAudioAfterClearMilliseconds: 0)
+        let interruptions = completed.flatMap(\.bargeIns)
+        report.bargeIns = interruptions.count
+        report.speechToClearP50Milliseconds = CallSummary.percentile(interruptions.compactMap(\.speechToClear), 0.5)
+        report.speechToClearP99Milliseconds = CallSummary.percentile(interruptions.compactMap(\.speechToClear), 0.99)
+        report.agentAudioAfterClearMilliseconds = interruptions.reduce(0) { $0 + $1.agentAudioAfterClear }
         if let before = cpuBefore, let after = cpuAfter {
             report.serverCPUSecondsPerCallSecond = (after - before) / Double(calls * duration)
         }
@@ -155,6 +171,11 @@ struct Loadtest: AsyncParsableCommand {
             print("callers: \(check.intactSegments) of \(check.segments) echoes heard intact (byte for byte), "
                 + "\(check.damagedFrames) damaged frames, \(check.playoutGaps) playout gaps "
                 + "(\(formatted(check.gapMilliseconds, digits: 0)) ms); \(damaged) of \(report.completedCalls) calls damaged")
+        }
+        if report.bargeIns > 0 {
+            print("barge-ins: \(report.bargeIns) clears; caller's first speech sample to clear p50 "
+                + "\(ms(report.speechToClearP50Milliseconds)), p99 \(ms(report.speechToClearP99Milliseconds)); agent audio heard "
+                + "after a clear: \(formatted(report.agentAudioAfterClearMilliseconds, digits: 0)) ms in total")
         }
         if let cpu = report.serverCPUSecondsPerCallSecond {
             print("server CPU: \(formatted(cpu * 1000, digits: 3)) ms per call-second (\(formatted(cpu, digits: 5)) s)")
