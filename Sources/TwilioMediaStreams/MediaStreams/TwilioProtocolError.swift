@@ -6,32 +6,40 @@
 /// A Media Streams message that breaks the protocol: what was wrong, in which field, and a one-line
 /// description fit for a log line. Never fatal to the process; a server closes that call's socket.
 public struct TwilioProtocolError: Error, Sendable, Hashable, CustomStringConvertible {
-    /// The kind of problem.
-    public enum Code: String, Sendable, Hashable {
+    /// The kind of problem: an open set (new kinds may be added without breaking a `switch`, which needs a
+    /// `default`), compared by its snake_case ``rawValue``.
+    public struct Code: RawRepresentable, Sendable, Hashable, CustomStringConvertible {
+        /// The code as it appears in logs and close frames (`invalid_json`, …).
+        public let rawValue: String
+        /// Creates a code.
+        public init(rawValue: String) { self.rawValue = rawValue }
+        /// ``rawValue``.
+        public var description: String { rawValue }
+
         /// Not JSON (truncated, bad syntax, empty, invalid UTF-8, nested too deeply).
-        case invalidJSON = "invalid_json"
+        public static let invalidJSON = Code(rawValue: "invalid_json")
         /// JSON, but not an object.
-        case notAnObject = "not_an_object"
+        public static let notAnObject = Code(rawValue: "not_an_object")
         /// A required field is absent.
-        case missingField = "missing_field"
+        public static let missingField = Code(rawValue: "missing_field")
         /// A field has the wrong JSON type (for example a number where Twilio sends a string).
-        case wrongType = "wrong_type"
+        public static let wrongType = Code(rawValue: "wrong_type")
         /// A field has the right type but an impossible value (a non-numeric `chunk`, a negative timestamp).
-        case invalidValue = "invalid_value"
+        public static let invalidValue = Code(rawValue: "invalid_value")
         /// A field Twilio does not accept in a message the app sends.
-        case extraField = "extra_field"
+        public static let extraField = Code(rawValue: "extra_field")
         /// A media payload that is not padded, standard-alphabet base64.
-        case invalidBase64 = "invalid_base64"
+        public static let invalidBase64 = Code(rawValue: "invalid_base64")
         /// A media payload over the reader's limit.
-        case payloadTooLarge = "payload_too_large"
+        public static let payloadTooLarge = Code(rawValue: "payload_too_large")
         /// `media`, `dtmf`, `mark` or `stop` before `start`.
-        case mediaBeforeStart = "media_before_start"
+        public static let mediaBeforeStart = Code(rawValue: "media_before_start")
         /// A second `start`, or a message after `stop`.
-        case unexpectedMessage = "unexpected_message"
+        public static let unexpectedMessage = Code(rawValue: "unexpected_message")
         /// A `streamSid` other than the one `start` announced.
-        case streamSidMismatch = "stream_sid_mismatch"
+        public static let streamSidMismatch = Code(rawValue: "stream_sid_mismatch")
         /// An event the app may not send (the app sends only `media`, `mark` and `clear`).
-        case unknownEvent = "unknown_event"
+        public static let unknownEvent = Code(rawValue: "unknown_event")
     }
 
     /// The kind of problem.
