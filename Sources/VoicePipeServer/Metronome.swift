@@ -32,6 +32,9 @@ final class Metronome: Sendable {
         return id
     }
 
+    /// Whether the clock's task is running (it ends when the last subscriber is removed).
+    var isRunning: Bool { state.withLock { $0.running } }
+
     /// Stops ticking a subscriber.
     func remove(_ id: Int) {
         _ = state.withLock { $0.subscribers.removeValue(forKey: id) }
