@@ -213,7 +213,7 @@ if environment["VOICEPIPE_BENCHMARKS"] != nil {
             path: "Benchmarks/VoiceDSPBenchmarks",
             swiftSettings: targetCPUSettings,
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
-        )
+        ),
     ]
 }
 

@@ -35,19 +35,19 @@ func agentBenchmarks() {
     }
     Benchmark("agent: end of turn -> first reply audio handed over (ReadyAgent via AgentRunner)", configuration: config) { benchmark in
         let controller = TurnTakingController()
-        let runner = AgentRunner(agent: ReadyAgent(), clock: clock)
         let (deliveries, continuation) = AsyncStream.makeStream(of: AgentRunner.Delivery.self)
+        let runner = AgentRunner(agent: ReadyAgent(), clock: clock) { continuation.yield($0) }
         var iterator = deliveries.makeAsyncIterator()
         var intents: [TurnTakingController.Intent] = []
         let audio = UnsafeMutableBufferPointer<Float>.allocate(capacity: 320)
         audio.initialize(repeating: 0)
         defer { audio.deallocate() }
-        var position = 0
+        var position = 0  // 16 kHz samples: 320 per 20 ms tick
         func tick(_ speech: Bool, _ event: Endpointer.Event?) {
-            position += 160
             let tick = InboundChain.Tick(
-                source: .buffering, audio: UnsafeBufferPointer(audio), decision: .init(probability: speech ? 0.9 : 0.1, isSpeech: speech),
-                event: event)
+                source: .frame(sequence: position / 320), audio: UnsafeBufferPointer(audio), sampleRate: 16000, position: position,
+                decision: .init(probability: speech ? 0.9 : 0.1, isSpeech: speech), event: event)
+            position += 320
             controller.process(tick, at: clock(), into: &intents)
         }
         var utterance = 0
@@ -56,12 +56,12 @@ func agentBenchmarks() {
             tick(true, .speechStarted(speechStart: position))
             intents.removeAll(keepingCapacity: true)
             let decision = clock()
-            tick(false, .endOfTurn(lastSpeechEnd: position - 4000, detectedAt: position + 160))
+            tick(false, .endOfTurn(lastSpeechEnd: position + 320 - 8000, detectedAt: position + 320))
             guard let start = intents.first(where: { if case .startAgent = $0 { true } else { false } }),
                 case .startAgent(let turn) = start
             else { fatalError("no start") }
             intents.removeAll(keepingCapacity: true)
-            runner.start(turn) { continuation.yield($0) }
+            runner.start(turn)
             var handedOver: Double?
             var agentTime = 0.0
             var started = 0.0

@@ -3,11 +3,11 @@
 // SPDX-License-Identifier: Apache-2.0
 //===----------------------------------------------------------------------===//
 
-import VoicePipeTesting
 import Benchmark
 import Foundation
 import TwilioMediaStreams
 import VoiceDSP
+import VoicePipeTesting
 
 /// The Twilio layer per 20 ms frame: VoicePipe's reader and writer against Foundation's JSONDecoder and
 /// JSONEncoder with the same Codable wire types (the baseline, measured in the same run), and a whole

@@ -231,7 +231,7 @@ func budgetBenchmarks() {
                     clock.sequence += 1
                     clock.time += 20
                     ulaw[n].withUnsafeBytes { _ = inbound.receive(sequence: clock.sequence, payload: $0, arrival: clock.time) }
-                    blackHole(inbound.tick(at: clock.time + 40).audio.count)
+                    blackHole(inbound.tick(at: clock.time + 40)?.audio.count)  // in-order play-out: the frame just received
                     outbound.push(UnsafeBufferPointer(agent)) { blackHole($0[0]) }
                 }
             }

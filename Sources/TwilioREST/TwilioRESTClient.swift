@@ -110,7 +110,8 @@ public struct TwilioRESTClient: Sendable {
                         return try decoder.decode(Resource.self, from: Data(body.readableBytesView))
                     } catch {
                         throw TwilioRESTError(
-                            kind: .invalidResponse, httpStatus: status, message: "undecodable \(Resource.self): \(error)", attempts: attempt)
+                            kind: .invalidResponse, httpStatus: status, message: "undecodable \(Resource.self): \(error)", attempts: attempt
+                        )
                     }
                 }
                 let failure = Self.apiError(status: status, body: body, attempts: attempt)
@@ -145,7 +146,9 @@ public struct TwilioRESTClient: Sendable {
             var message: String?
             var more_info: String?
         }
-        if let decoded = try? JSONDecoder().decode(Body.self, from: Data(body.readableBytesView)), decoded.message != nil || decoded.code != nil {
+        if let decoded = try? JSONDecoder().decode(Body.self, from: Data(body.readableBytesView)),
+            decoded.message != nil || decoded.code != nil
+        {
             return TwilioRESTError(
                 kind: .api, httpStatus: status, code: decoded.code, message: decoded.message ?? "HTTP \(status)",
                 moreInfo: decoded.more_info, attempts: attempts)

@@ -309,7 +309,8 @@ public final class TurnTakingController {
         segments.removeAll()
         agentLevel = 0
         agentLevelSamples = 0
-        intents.append(.startAgent(CallerTurn(number: turnNumber, audio: turnAudio, sampleRate: sampleRate, wasCut: cut, startPosition: turnStart)))
+        intents.append(
+            .startAgent(CallerTurn(number: turnNumber, audio: turnAudio, sampleRate: sampleRate, wasCut: cut, startPosition: turnStart)))
     }
 
     private func bargeIn(at time: Double, into intents: inout [Intent]) {
@@ -358,7 +359,8 @@ public final class TurnTakingController {
             }
             let level = Self.rms(samples)
             let total = agentLevelSamples + samples.count
-            agentLevel = ((agentLevel * agentLevel * Float(agentLevelSamples) + level * level * Float(samples.count)) / Float(total)).squareRoot()
+            agentLevel = ((agentLevel * agentLevel * Float(agentLevelSamples) + level * level * Float(samples.count)) / Float(total))
+                .squareRoot()
             agentLevelSamples = total
             utteranceAudioMilliseconds += Double(samples.count) * 1000 / Double(sampleRate)
             state = .agentSpeaking

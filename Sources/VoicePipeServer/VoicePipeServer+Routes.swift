@@ -4,10 +4,10 @@
 //===----------------------------------------------------------------------===//
 
 import HTTPTypes
-import Logging
 public import Hummingbird
 public import HummingbirdCore
 public import HummingbirdWebSocket
+import Logging
 import NIOCore
 
 extension VoicePipeServer {

@@ -3,7 +3,6 @@
 // SPDX-License-Identifier: Apache-2.0
 //===----------------------------------------------------------------------===//
 
-import TwilioCore
 import HTTPTypes
 import Hummingbird
 import HummingbirdCore
@@ -15,6 +14,7 @@ import Prometheus
 public import ServiceLifecycle
 import Synchronization
 public import Tracing
+import TwilioCore
 public import TwilioMediaStreams
 public import VoiceAgent
 import VoiceDSP

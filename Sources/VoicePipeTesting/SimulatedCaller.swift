@@ -286,7 +286,9 @@ public struct SimulatedCaller: Sendable {
                     advance(to: time)
                     if text.utf8.starts(with: #"{"event":"media""#.utf8) {
                         result.mediaReceived += 1
-                        if time - lastMedia > 100, let index = result.turns.firstIndex(where: { $0.firstReply == nil && $0.lastSpeech < time }) {
+                        if time - lastMedia > 100,
+                            let index = result.turns.firstIndex(where: { $0.firstReply == nil && $0.lastSpeech < time })
+                        {
                             result.turns[index].firstReply = time
                         }
                         lastMedia = time

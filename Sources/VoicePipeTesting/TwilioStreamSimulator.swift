@@ -84,7 +84,10 @@ public final class TwilioStreamSimulator {
         MediaStreamWriter.appendEscaped(configuration.streamSid, to: &output)
         output.append(contentsOf: #"","callSid":""#.utf8)
         MediaStreamWriter.appendEscaped(configuration.callSid, to: &output)
-        output.append(contentsOf: #"","tracks":["inbound"],"mediaFormat":{"encoding":"audio/x-mulaw","sampleRate":8000,"channels":1},"customParameters":{"#.utf8)
+        output.append(
+            contentsOf:
+                #"","tracks":["inbound"],"mediaFormat":{"encoding":"audio/x-mulaw","sampleRate":8000,"channels":1},"customParameters":{"#
+                .utf8)
         for (index, parameter) in configuration.customParameters.enumerated() {
             if index > 0 { output.append(UInt8(ascii: ",")) }
             output.append(UInt8(ascii: "\""))

@@ -3,12 +3,12 @@
 // SPDX-License-Identifier: Apache-2.0
 //===----------------------------------------------------------------------===//
 
-import VoicePipeTesting
 import ArgumentParser
 import Foundation
 import Logging
 import VoiceDSP
 import VoicePipeServer
+import VoicePipeTesting
 
 /// `voicepipe call`: a simulated Twilio caller.
 struct Call: AsyncParsableCommand {
@@ -96,10 +96,12 @@ func report(_ result: SimulatedCaller.Result, json: Bool) {
     for (index, turn) in result.turns.enumerated() {
         let reply = turn.firstReply.map { formatted($0 / 1000, digits: 2) + " s" } ?? "-"
         let latency = turn.latency.map { "\(Int($0.rounded())) ms" } ?? "no reply"
-        print("\(String(index + 1).padding(toLength: 6, withPad: " ", startingAt: 0))"
-            + "\(formatted(turn.lastSpeech / 1000, digits: 2) + " s")".padding(toLength: 16, withPad: " ", startingAt: 0)
-            + reply.padding(toLength: 13, withPad: " ", startingAt: 0) + latency)
+        print(
+            "\(String(index + 1).padding(toLength: 6, withPad: " ", startingAt: 0))"
+                + "\(formatted(turn.lastSpeech / 1000, digits: 2) + " s")".padding(toLength: 16, withPad: " ", startingAt: 0)
+                + reply.padding(toLength: 13, withPad: " ", startingAt: 0) + latency)
     }
-    print("\(result.framesSent) frames sent, \(result.mediaReceived) received, \(result.marksEchoed) marks echoed, "
-        + "\(result.clears) clears, \(result.protocolErrors.count) protocol errors")
+    print(
+        "\(result.framesSent) frames sent, \(result.mediaReceived) received, \(result.marksEchoed) marks echoed, "
+            + "\(result.clears) clears, \(result.protocolErrors.count) protocol errors")
 }

@@ -3,16 +3,16 @@
 // SPDX-License-Identifier: Apache-2.0
 //===----------------------------------------------------------------------===//
 
-import VoicePipeTesting
 import ArgumentParser
 import Logging
 import VoiceDSP
 import VoicePipeServer
+import VoicePipeTesting
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// `voicepipe demo`: the main job, with nothing to configure. Starts the server in-process on a free
@@ -44,7 +44,8 @@ struct Demo: AsyncParsableCommand {
         }
         let result: SimulatedCaller.Result
         do {
-            result = try await SimulatedCaller(.init(url: "ws://127.0.0.1:\(port)/twilio/media", audio: audio, tailMilliseconds: 2500)).run()
+            result = try await SimulatedCaller(.init(url: "ws://127.0.0.1:\(port)/twilio/media", audio: audio, tailMilliseconds: 2500))
+                .run()
         } catch {
             printError("the simulated call failed: \(error)")
             serverTask.cancel()
@@ -58,9 +59,10 @@ struct Demo: AsyncParsableCommand {
         if !json {
             let stats = server.statistics.snapshot
             let added = [stats.pipelineAddedP50, stats.pipelineAddedP99].map { $0.map { formatted($0, digits: 2) + " ms" } ?? "-" }
-            print("server: \(stats.turns) turns answered, pipeline-added latency p50 \(added[0]), p99 \(added[1]); "
-                + "caller audio: \(stats.playedFrames) of \(stats.inboundFrames) frames to the agent, \(stats.droppedFrames) dropped, "
-                + "\(stats.insertedSilence) inserted")
+            print(
+                "server: \(stats.turns) turns answered, pipeline-added latency p50 \(added[0]), p99 \(added[1]); "
+                    + "caller audio: \(stats.playedFrames) of \(stats.inboundFrames) frames to the agent, \(stats.droppedFrames) dropped, "
+                    + "\(stats.insertedSilence) inserted")
             print("wrote \(output) (the agent's audio as the caller heard it, 8 kHz)")
         }
     }

@@ -3,7 +3,6 @@
 // SPDX-License-Identifier: Apache-2.0
 //===----------------------------------------------------------------------===//
 
-import VoicePipeTesting
 import ArgumentParser
 import AsyncHTTPClient
 import Foundation
@@ -13,6 +12,7 @@ import TwilioMediaStreams
 import VoiceAgent
 import VoiceDSP
 import VoicePipeServer
+import VoicePipeTesting
 
 /// `voicepipe loadtest`: many simulated calls at once against a server.
 struct Loadtest: AsyncParsableCommand {
@@ -101,8 +101,9 @@ struct Loadtest: AsyncParsableCommand {
                     try? await Task.sleep(for: .milliseconds(index * 1000 / max(count, 1)))  // spread the starts over 1 s
                     let sid = String(format: "%032x", index)
                     let caller = SimulatedCaller(
-                        .init(url: mediaURL, audio: callerAudio, tailMilliseconds: 1000,
-                              call: .init(callSid: "CA" + sid, streamSid: "MZ" + sid)), logger: quietLogger())
+                        .init(
+                            url: mediaURL, audio: callerAudio, tailMilliseconds: 1000,
+                            call: .init(callSid: "CA" + sid, streamSid: "MZ" + sid)), logger: quietLogger())
                     return try? await caller.run()
                 }
             }
@@ -157,34 +158,41 @@ struct Loadtest: AsyncParsableCommand {
     private func printReport(_ report: Report) {
         func ms(_ value: Double?) -> String { value.map { formatted($0, digits: 2) + " ms" } ?? "-" }
         print("calls: \(report.completedCalls) completed, \(report.failedCalls) failed")
-        print("turns: \(report.turns), replied \(report.repliedTurns); caller-measured response p50 \(ms(report.responseP50Milliseconds)), "
-            + "p99 \(ms(report.responseP99Milliseconds))")
+        print(
+            "turns: \(report.turns), replied \(report.repliedTurns); caller-measured response p50 \(ms(report.responseP50Milliseconds)), "
+                + "p99 \(ms(report.responseP99Milliseconds))")
         if let server = report.server {
-            print("server: caller audio \(server.inboundFrames) frames received, \(server.playedFrames) to the agents, "
-                + "\(server.concealedFrames) concealed (skipped chunks), \(server.droppedFrames) dropped, "
-                + "\(server.insertedSilence) silences inserted; \(server.damagedCalls) calls damaged; "
-                + "\(server.outboundFrames) outbound frames; failed calls \(server.failedCalls)")
-            print("server: pipeline-added latency p50 \(ms(server.pipelineAddedP50)), p99 \(ms(server.pipelineAddedP99)); "
-                + "\(server.interruptions) barge-ins")
+            print(
+                "server: caller audio \(server.inboundFrames) frames received, \(server.playedFrames) to the agents, "
+                    + "\(server.concealedFrames) concealed (skipped chunks), \(server.droppedFrames) dropped, "
+                    + "\(server.insertedSilence) silences inserted; \(server.damagedCalls) calls damaged; "
+                    + "\(server.outboundFrames) outbound frames; failed calls \(server.failedCalls)")
+            print(
+                "server: pipeline-added latency p50 \(ms(server.pipelineAddedP50)), p99 \(ms(server.pipelineAddedP99)); "
+                    + "\(server.interruptions) barge-ins")
         }
         if let check = report.echoCheck, let damaged = report.damagedCalls {
-            print("callers: \(check.intactSegments) of \(check.segments) echoes heard intact (byte for byte), "
-                + "\(check.damagedFrames) damaged frames, \(check.playoutGaps) playout gaps "
-                + "(\(formatted(check.gapMilliseconds, digits: 0)) ms); \(damaged) of \(report.completedCalls) calls damaged")
+            print(
+                "callers: \(check.intactSegments) of \(check.segments) echoes heard intact (byte for byte), "
+                    + "\(check.damagedFrames) damaged frames, \(check.playoutGaps) playout gaps "
+                    + "(\(formatted(check.gapMilliseconds, digits: 0)) ms); \(damaged) of \(report.completedCalls) calls damaged")
         }
         if report.bargeIns > 0 {
-            print("barge-ins: \(report.bargeIns) clears; caller's first speech sample to clear p50 "
-                + "\(ms(report.speechToClearP50Milliseconds)), p99 \(ms(report.speechToClearP99Milliseconds)); agent audio heard "
-                + "after a clear: \(formatted(report.agentAudioAfterClearMilliseconds, digits: 0)) ms in total")
+            print(
+                "barge-ins: \(report.bargeIns) clears; caller's first speech sample to clear p50 "
+                    + "\(ms(report.speechToClearP50Milliseconds)), p99 \(ms(report.speechToClearP99Milliseconds)); agent audio heard "
+                    + "after a clear: \(formatted(report.agentAudioAfterClearMilliseconds, digits: 0)) ms in total")
         }
         if let cpu = report.serverCPUSecondsPerCallSecond {
             print("server CPU: \(formatted(cpu * 1000, digits: 3)) ms per call-second (\(formatted(cpu, digits: 5)) s)")
         }
         if let perCall = report.serverMemoryPerCallMiB, let peak = report.serverRSSPeakMiB, let base = report.serverRSSBaselineMiB {
-            print("server memory: \(formatted(base, digits: 1)) MiB idle, \(formatted(peak, digits: 1)) MiB peak, "
-                + "\(formatted(perCall, digits: 3)) MiB per call")
+            print(
+                "server memory: \(formatted(base, digits: 1)) MiB idle, \(formatted(peak, digits: 1)) MiB peak, "
+                    + "\(formatted(perCall, digits: 3)) MiB per call")
         }
-        let generatorCPU = report.loadGeneratorCPUSecondsPerCallSecond.map { " (" + formatted($0 * 1000, digits: 3) + " ms CPU per call-second)" } ?? ""
+        let generatorCPU =
+            report.loadGeneratorCPUSecondsPerCallSecond.map { " (" + formatted($0 * 1000, digits: 3) + " ms CPU per call-second)" } ?? ""
         print("load generator: \(report.callerLateSends) sends more than 20 ms late\(generatorCPU)")
     }
 

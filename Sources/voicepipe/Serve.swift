@@ -6,9 +6,9 @@
 import ArgumentParser
 import Foundation
 import Logging
+import TwilioMediaStreams
 import VoiceAgent
 import VoiceDSP
-import TwilioMediaStreams
 import VoicePipeServer
 
 /// The built-in agents.

@@ -7,9 +7,9 @@ public import ArgumentParser
 import VoiceDSP
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// `voicepipe`: the VoicePipe command-line tool.

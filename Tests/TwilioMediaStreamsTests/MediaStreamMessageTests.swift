@@ -247,7 +247,8 @@ struct MediaStreamMessageTests {
             "", " ", "{", "}", "[]", "\"event\"", "{\"event\":\"connected\"", "{\"event\":\"connected\",}",
             "{\"event\" \"connected\"}", "{'event':'connected'}", "{\"event\":\"connected\"}x", "{\"event\":01}",
             "{\"event\":\"a\nb\"}", "{\"event\":\"\\x\"}", "{\"event\":\"\\ud800\"}", "{\"event\":tru}", "{\"event\":1.}",
-            "{\"event\":-}", "{\"event\":[1,]}", "{\"event\":\"\u{1}\"}", "{\"a\":1,,\"b\":2}", "{\"event\":\"x\",\"\\ud800\":1}", "{\"\\udc00x\":1}", "{\"event\":[\"\\ud83d\\u0041\"]}",
+            "{\"event\":-}", "{\"event\":[1,]}", "{\"event\":\"\u{1}\"}", "{\"a\":1,,\"b\":2}", "{\"event\":\"x\",\"\\ud800\":1}",
+            "{\"\\udc00x\":1}", "{\"event\":[\"\\ud83d\\u0041\"]}",
             String(repeating: "[", count: 100) + String(repeating: "]", count: 100),
         ]
         for text in valid {
@@ -265,8 +266,11 @@ struct MediaStreamMessageTests {
         let start = lines[1]
         // 16 kHz linear PCM is not what this reader accepts.
         let wideband = start.replacingOccurrences(of: #""sampleRate":8000"#, with: #""sampleRate":16000"#)
-        #expect(throws: TwilioProtocolError(.invalidValue, field: "start.mediaFormat",
-            "unsupported format audio/x-mulaw 16000 Hz 1 ch (expected audio/x-mulaw 8000 Hz mono)")) {
+        #expect(
+            throws: TwilioProtocolError(
+                .invalidValue, field: "start.mediaFormat",
+                "unsupported format audio/x-mulaw 16000 Hz 1 ch (expected audio/x-mulaw 8000 Hz mono)")
+        ) {
             _ = try MediaStreamReader().read(Array(wideband.utf8))
         }
         let reader = MediaStreamReader()

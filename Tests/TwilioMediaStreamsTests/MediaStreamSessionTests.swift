@@ -3,12 +3,12 @@
 // SPDX-License-Identifier: Apache-2.0
 //===----------------------------------------------------------------------===//
 
-import VoicePipeTesting
 import Foundation
 import Testing
 import TwilioMediaStreams
 import VoiceDSP
 import VoicePipeTestSupport
+import VoicePipeTesting
 
 /// A session and a simulated Twilio on a virtual clock, with a one-way network delay each way.
 final class SimulatedCall {
@@ -247,7 +247,10 @@ struct MediaStreamSessionTests {
         try call.run(until: 1)
         #expect(throws: TwilioProtocolError.self) { _ = try call.session.receive(Array("{\"event\":".utf8), at: 1) }
         #expect(throws: TwilioProtocolError.self) {
-            _ = try call.session.receive(Array(#"{"event":"media","sequenceNumber":"9","media":{"chunk":"1","timestamp":"0","payload":"@@@@"},"streamSid":"MZ24b8f6e431e4002cfe4837d6b7e9bfe5"}"#.utf8), at: 1)
+            _ = try call.session.receive(
+                Array(
+                    #"{"event":"media","sequenceNumber":"9","media":{"chunk":"1","timestamp":"0","payload":"@@@@"},"streamSid":"MZ24b8f6e431e4002cfe4837d6b7e9bfe5"}"#
+                        .utf8), at: 1)
         }
         call.callerMedia([UInt8](repeating: 0xFF, count: 160), timestamp: 20)
         try call.run(until: 3)

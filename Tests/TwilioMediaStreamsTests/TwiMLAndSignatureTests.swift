@@ -3,9 +3,9 @@
 // SPDX-License-Identifier: Apache-2.0
 //===----------------------------------------------------------------------===//
 
-import TwilioCore
 import Foundation
 import Testing
+import TwilioCore
 import TwilioMediaStreams
 import VoicePipeTestSupport
 

@@ -3,8 +3,8 @@
 // SPDX-License-Identifier: Apache-2.0
 //===----------------------------------------------------------------------===//
 
-import TwilioCore
 import Testing
+import TwilioCore
 import TwilioMediaStreams
 
 @Suite("Webhook forms and status callbacks")
@@ -12,7 +12,10 @@ struct WebhookTests {
     @Test("form decoding: + is a space, %XX a UTF-8 byte, repeated names kept, bad escapes refused")
     func formDecoding() throws {
         let fields = try #require(FormEncoding.decode("To=%2B14155550199&Body=hello+w%C3%B6rld&E=a&E=b&Empty=&Flag"))
-        #expect(fields.map { [$0.0, $0.1] } == [["To", "+14155550199"], ["Body", "hello wörld"], ["E", "a"], ["E", "b"], ["Empty", ""], ["Flag", ""]])
+        #expect(
+            fields.map { [$0.0, $0.1] } == [
+                ["To", "+14155550199"], ["Body", "hello wörld"], ["E", "a"], ["E", "b"], ["Empty", ""], ["Flag", ""],
+            ])
         #expect(FormEncoding.decode("a=%G1") == nil)
         #expect(FormEncoding.decode("a=%4") == nil)
         #expect(FormEncoding.decode("a=%FF") == nil)  // not UTF-8
@@ -57,7 +60,9 @@ struct WebhookTests {
             try CallStatusCallback(parameters: [("AccountSid", "AC1"), ("CallStatus", "ringing")])
         }
         #expect(throws: CallStatusCallback.ParseError(field: "SequenceNumber")) {
-            try CallStatusCallback(parameters: [("CallSid", "CA1"), ("AccountSid", "AC1"), ("CallStatus", "ringing"), ("SequenceNumber", "x")])
+            try CallStatusCallback(parameters: [
+                ("CallSid", "CA1"), ("AccountSid", "AC1"), ("CallStatus", "ringing"), ("SequenceNumber", "x"),
+            ])
         }
     }
 }

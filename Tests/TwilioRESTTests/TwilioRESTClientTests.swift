@@ -3,10 +3,10 @@
 // SPDX-License-Identifier: Apache-2.0
 //===----------------------------------------------------------------------===//
 
-import TwilioCore
 import Foundation
 import NIOCore
 import Testing
+import TwilioCore
 import TwilioREST
 
 /// The REST client against a stand-in Twilio on loopback: real HTTP, real AsyncHTTPClient.
@@ -22,7 +22,9 @@ struct TwilioRESTClientTests {
         "to":"+14155550199","uri":"/2010-04-01/Accounts/\(accountSid)/Calls/\(callSid).json","queue_time":"1000"}
         """
 
-    static func client(_ server: StandInServer, retry: RetryPolicy = .init(initialBackoff: .milliseconds(5)), timeout: Duration = .seconds(5))
+    static func client(
+        _ server: StandInServer, retry: RetryPolicy = .init(initialBackoff: .milliseconds(5)), timeout: Duration = .seconds(5)
+    )
         -> TwilioRESTClient
     {
         TwilioRESTClient(
@@ -38,7 +40,9 @@ struct TwilioRESTClientTests {
     func create() async throws {
         let server = try await StandInServer { request, _ in
             guard request.header("Authorization") == Self.basic(Self.accountSid, "test-token") else {
-                return .init(status: 401, body: #"{"code":20003,"message":"Authenticate","more_info":"https://www.twilio.com/docs/errors/20003","status":401}"#)
+                return .init(
+                    status: 401,
+                    body: #"{"code":20003,"message":"Authenticate","more_info":"https://www.twilio.com/docs/errors/20003","status":401}"#)
             }
             return .init(status: 201, body: Self.callJSON)
         }
@@ -57,11 +61,15 @@ struct TwilioRESTClientTests {
         #expect(request.header("Content-Type") == "application/x-www-form-urlencoded")
         #expect(request.header("Accept") == "application/json")
         let form = try #require(FormEncoding.decode(request.body))
-        #expect(form.map(\.0) == ["To", "From", "StatusCallback", "StatusCallbackEvent", "StatusCallbackEvent",
-            "StatusCallbackEvent", "StatusCallbackEvent", "StatusCallbackMethod", "Timeout", "Url"])
+        #expect(
+            form.map(\.0) == [
+                "To", "From", "StatusCallback", "StatusCallbackEvent", "StatusCallbackEvent",
+                "StatusCallbackEvent", "StatusCallbackEvent", "StatusCallbackMethod", "Timeout", "Url",
+            ])
         #expect(form.filter { $0.0 == "StatusCallbackEvent" }.map(\.1) == ["initiated", "ringing", "answered", "completed"])
         #expect(form.first { $0.0 == "To" }?.1 == "+14155550199")
-        #expect(String(decoding: request.body, as: UTF8.self).hasPrefix("To=%2B14155550199&From=%2B14155550100&StatusCallback=https%3A%2F%2F"))
+        #expect(
+            String(decoding: request.body, as: UTF8.self).hasPrefix("To=%2B14155550199&From=%2B14155550100&StatusCallback=https%3A%2F%2F"))
         try await server.shutdown()
     }
 
@@ -96,7 +104,9 @@ struct TwilioRESTClientTests {
         let server = try await StandInServer { _, _ in
             .init(
                 status: 400,
-                body: #"{"code":21211,"message":"The 'To' number +1555 is not a valid phone number.","more_info":"https://www.twilio.com/docs/errors/21211","status":400}"#)
+                body:
+                    #"{"code":21211,"message":"The 'To' number +1555 is not a valid phone number.","more_info":"https://www.twilio.com/docs/errors/21211","status":400}"#
+            )
         }
         do {
             _ = try await Self.client(server).createCall(CreateCall(to: "+1555", from: "+14155550100", instructions: .twiml("<Response/>")))
@@ -114,13 +124,15 @@ struct TwilioRESTClientTests {
     func retries() async throws {
         let server = try await StandInServer { request, index in
             switch (request.method, index) {
-            case ("POST", 0): .init(status: 429, headers: [("Retry-After", "1")], body: #"{"code":20429,"message":"Too Many Requests","status":429}"#)
+            case ("POST", 0):
+                .init(status: 429, headers: [("Retry-After", "1")], body: #"{"code":20429,"message":"Too Many Requests","status":429}"#)
             case ("POST", _): .init(status: 201, body: Self.callJSON)
             default: .init(status: 503, headers: [("Content-Type", "text/html")], body: "<html>Service Unavailable</html>")
             }
         }
         let started = ContinuousClock.now
-        let call = try await Self.client(server).createCall(CreateCall(to: "+14155550199", from: "+14155550100", instructions: .application("AP1")))
+        let call = try await Self.client(server).createCall(
+            CreateCall(to: "+14155550199", from: "+14155550100", instructions: .application("AP1")))
         #expect(call.sid == Self.callSid)
         #expect(ContinuousClock.now - started >= .seconds(1))
         #expect(server.requests.count == 2)
@@ -135,7 +147,9 @@ struct TwilioRESTClientTests {
         try await server.shutdown()
 
         let flaky = try await StandInServer { _, index in
-            index < 2 ? .init(status: 500, body: #"{"code":20500,"message":"Internal Server Error","status":500}"#) : .init(status: 200, body: Self.callJSON)
+            index < 2
+                ? .init(status: 500, body: #"{"code":20500,"message":"Internal Server Error","status":500}"#)
+                : .init(status: 200, body: Self.callJSON)
         }
         #expect(try await Self.client(flaky).updateCall(sid: Self.callSid, .hangUp).sid == Self.callSid)
         #expect(flaky.requests.count == 3)

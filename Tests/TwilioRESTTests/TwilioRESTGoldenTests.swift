@@ -38,7 +38,9 @@ struct TwilioRESTGoldenTests {
             var status: Int
         }
         enum Value: Decodable {
-            case string(String), int(Int), list([String])
+            case string(String)
+            case int(Int)
+            case list([String])
             init(from decoder: any Decoder) throws {
                 let container = try decoder.singleValueContainer()
                 if let int = try? container.decode(Int.self) {
@@ -56,9 +58,12 @@ struct TwilioRESTGoldenTests {
         var cases: [Case]
     }
 
-    static let file = try! JSONDecoder().decode(File.self, from: Data(contentsOf: URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("TestVectors/twilio/rest.json")))
+    static let file = try! JSONDecoder().decode(
+        File.self,
+        from: Data(
+            contentsOf: URL(fileURLWithPath: #filePath)
+                .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+                .appendingPathComponent("TestVectors/twilio/rest.json")))
 
     static func perform(_ testCase: File.Case, _ client: TwilioRESTClient) async throws(TwilioRESTError) -> Call {
         let call = testCase.call

@@ -67,7 +67,13 @@ struct AgentTests {
     func cascade() async throws {
         let agent = CascadeAgent(
             transcribe: { audio in "heard \(audio.count) samples" },
-            answer: { text in AsyncThrowingStream { $0.yield("You said: \(text)."); $0.yield("Goodbye."); $0.finish() } },
+            answer: { text in
+                AsyncThrowingStream {
+                    $0.yield("You said: \(text).")
+                    $0.yield("Goodbye.")
+                    $0.finish()
+                }
+            },
             speak: { sentence in [Float](repeating: 0.1, count: sentence.count * 100) })
         var outputs: [String] = []
         for try await output in agent.reply(to: CallerTurn(number: 1, audio: [0, 0, 0], sampleRate: 16000)) {
@@ -177,7 +183,9 @@ struct AgentTests {
         runner.start(CallerTurn(number: 3, audio: [], sampleRate: 16000))
         while !deliveries.finished { try await Task.sleep(for: .milliseconds(1)) }
         await runner.finish()
-        let failed = deliveries.items.withLock { $0.contains { if case .finished(3, let error?) = $0 { error.contains("Oops") } else { false } } }
+        let failed = deliveries.items.withLock {
+            $0.contains { if case .finished(3, let error?) = $0 { error.contains("Oops") } else { false } }
+        }
         #expect(failed)
     }
 

@@ -79,7 +79,10 @@ final class Conversation {
     var interrupted: [(turn: Int, heard: String)] = []
     var streamed: [[Float]] = []
 
-    enum Delivery { case output(AgentOutput), finished }
+    enum Delivery {
+        case output(AgentOutput)
+        case finished
+    }
 
     init(
         agent: any Agent, agentDelay: Double = 50, configuration: TurnTakingController.Configuration = .init(),
@@ -131,7 +134,9 @@ final class Conversation {
             callerOffset += 160
             var pcm = frame.map(AudioClip.pcm16Sample)
             var codes = [UInt8](repeating: 0xFF, count: 160)
-            pcm.withUnsafeMutableBufferPointer { input in codes.withUnsafeMutableBufferPointer { MuLaw.encode(UnsafeBufferPointer(input), into: $0) } }
+            pcm.withUnsafeMutableBufferPointer { input in
+                codes.withUnsafeMutableBufferPointer { MuLaw.encode(UnsafeBufferPointer(input), into: $0) }
+            }
             sequence += 1
             codes.withUnsafeBytes { _ = chain.receive(sequence: sequence, payload: $0, arrival: now) }
             let tick = try #require(chain.tick(at: now))  // in-order play-out: the frame just received
@@ -271,7 +276,8 @@ struct TurnTakingScenarioTests {
         let heard = try #require(call.interrupted.first)
         #expect(heard.turn == 1)
         let expectedWords = Int((played / 3000 * 10).rounded(.up))
-        #expect(heard.heard == words.split(separator: " ").prefix(expectedWords).joined(separator: " "), "\(heard.heard) after \(played) ms")
+        #expect(
+            heard.heard == words.split(separator: " ").prefix(expectedWords).joined(separator: " "), "\(heard.heard) after \(played) ms")
         #expect(call.controller.turns[0].interrupted && call.controller.turns[0].heardText == heard.heard)
         // The interruption opened turn 2, which ends and gets its own reply.
         #expect(call.controller.turns.count == 2)

@@ -143,8 +143,11 @@ struct ChainTests {
             sources.append(tick.source)
             audio += tick.audio
         }
-        #expect(sources == [.frame(sequence: 0), .frame(sequence: 1), .frame(sequence: 2), .concealed(sequence: 3),
-            .concealed(sequence: 4), .frame(sequence: 5), .frame(sequence: 6)])
+        #expect(
+            sources == [
+                .frame(sequence: 0), .frame(sequence: 1), .frame(sequence: 2), .concealed(sequence: 3),
+                .concealed(sequence: 4), .frame(sequence: 5), .frame(sequence: 6),
+            ])
         // At 8 kHz the audio is the decoded frames themselves, sample for sample.
         let decoded = Self.frames[5].map { Float(MuLaw.decode($0)) / 32768 }
         #expect(Array(audio[800..<960]) == decoded)

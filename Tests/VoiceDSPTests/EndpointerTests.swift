@@ -41,13 +41,20 @@ struct EndpointerTests {
     func maximumTurn() {
         let configuration = Endpointer.Configuration(maximumTurn: .seconds(2))
         let events = Self.run([3000, 1000], configuration: configuration)
-        #expect(events == [.speechStarted(speechStart: 0), .maximumTurnReached(at: 16000), .speechStarted(speechStart: 16000), .endOfTurn(lastSpeechEnd: 24000, detectedAt: 28000)])
+        #expect(
+            events == [
+                .speechStarted(speechStart: 0), .maximumTurnReached(at: 16000), .speechStarted(speechStart: 16000),
+                .endOfTurn(lastSpeechEnd: 24000, detectedAt: 28000),
+            ])
     }
 
     @Test("the trailing silence is configurable")
     func trailingSilence() {
         let configuration = Endpointer.Configuration(trailingSilence: .milliseconds(800))
-        #expect(Self.run([600, 600, 600, 1000], configuration: configuration) == [.speechStarted(speechStart: 0), .endOfTurn(lastSpeechEnd: 14400, detectedAt: 20800)])
+        #expect(
+            Self.run([600, 600, 600, 1000], configuration: configuration) == [
+                .speechStarted(speechStart: 0), .endOfTurn(lastSpeechEnd: 14400, detectedAt: 20800),
+            ])
     }
 
     @Test("a policy means the same durations at any rate: 500 ms of trailing silence at 16 kHz is 8,000 samples")

@@ -85,7 +85,8 @@ struct OpusTests {
                             : try decoder.conceal(into: buffer)
                     }
                 } else {
-                    n = try packet.withUnsafeBufferPointer { p in try out.withUnsafeMutableBufferPointer { try decoder.decode(p, into: $0) } }
+                    n = try packet.withUnsafeBufferPointer { p in try out.withUnsafeMutableBufferPointer { try decoder.decode(p, into: $0) }
+                    }
                 }
                 #expect(n == 320)
                 pcm += out[..<n]
@@ -120,7 +121,9 @@ struct OpusTests {
         var packet = [UInt8](repeating: 0, count: 1275)
         let oddFrame = [Int16](repeating: 0, count: 100)  // 12.5 ms: not an Opus frame size
         #expect(throws: OpusError.badArgument) {
-            _ = try oddFrame.withUnsafeBufferPointer { pcm in try packet.withUnsafeMutableBufferPointer { try encoder.encode(pcm, into: $0) } }
+            _ = try oddFrame.withUnsafeBufferPointer { pcm in
+                try packet.withUnsafeMutableBufferPointer { try encoder.encode(pcm, into: $0) }
+            }
         }
         let decoder = try OpusDecoder(sampleRate: 8000)
         var out = [Int16](repeating: 0, count: 960)

@@ -52,9 +52,11 @@ struct ResamplerGoldenVectorTests {
 
     static let passbandRippleTolerance = -38.7
 
-    @Test("in-band signals match soxr within the passband-ripple tolerance", arguments: nativePairs.filter { pair in
-        manifest.vectors.contains { $0.in_rate == pair.0 && $0.out_rate == pair.1 }
-    })
+    @Test(
+        "in-band signals match soxr within the passband-ripple tolerance",
+        arguments: nativePairs.filter { pair in
+            manifest.vectors.contains { $0.in_rate == pair.0 && $0.out_rate == pair.1 }
+        })
     func nativeMatchesSoxr(inputRate: Int, outputRate: Int) throws {
         let resampler = try Resampler(inputRate: inputRate, outputRate: outputRate)
         let vectors = Self.manifest.vectors.filter {

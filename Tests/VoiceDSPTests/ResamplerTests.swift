@@ -187,7 +187,9 @@ struct ResamplerSpecTests {
         #expect(resampler.latency.seconds <= 0.002)
     }
 
-    @Test("high: 100 dB rejection from 0.55 of the lower rate, passband to 0.45", arguments: [(8000, 16000), (16000, 8000), (24000, 8000), (8000, 48000)])
+    @Test(
+        "high: 100 dB rejection from 0.55 of the lower rate, passband to 0.45",
+        arguments: [(8000, 16000), (16000, 8000), (24000, 8000), (8000, 48000)])
     func high(inputRate: Int, outputRate: Int) throws {
         let resampler = try Resampler(inputRate: inputRate, outputRate: outputRate, quality: .high)
         let m = Self.measure(resampler, passband: 0.45, stopband: 0.55)

@@ -71,7 +71,11 @@ struct SPSCRingBufferTests {
 
     @Test("elements wider than a word are copied whole")
     func wideElements() {
-        struct Frame: Equatable, BitwiseCopyable { var a: Int64; var b: Int32; var c: UInt8 }
+        struct Frame: Equatable, BitwiseCopyable {
+            var a: Int64
+            var b: Int32
+            var c: UInt8
+        }
         let ring = SPSCRingBuffer<Frame>(minimumCapacity: 4)
         let producer = ring.producer
         let consumer = ring.consumer

@@ -59,7 +59,9 @@ struct VoiceActivityDetectorTests {
         zip(demoPrompts, demoPrompts.dropFirst()).map { ($0.upperBound + 1200)..<($1.lowerBound - 400) }.filter { !$0.isEmpty }
     }
 
-    @Test("finds the speech of each prompt of clean recorded speech and nothing in the pauses", arguments: VoiceActivityDetector.Model.allCases)
+    @Test(
+        "finds the speech of each prompt of clean recorded speech and nothing in the pauses",
+        arguments: VoiceActivityDetector.Model.allCases)
     func cleanSpeech(model: VoiceActivityDetector.Model) throws {
         let frames = try decisions(Self.speech, model: model)
         // 75 %: short words lose up to a chunk (32 ms) at the onset and the smoother at the end.
@@ -67,11 +69,14 @@ struct VoiceActivityDetectorTests {
         for gap in Self.gaps { #expect(speechShare(frames, in: gap) <= 0.1, "gap \(gap)") }
     }
 
-    @Test("still finds the prompts through a telephone channel: mu-law and white noise at 10 dB SNR", arguments: VoiceActivityDetector.Model.allCases)
+    @Test(
+        "still finds the prompts through a telephone channel: mu-law and white noise at 10 dB SNR",
+        arguments: VoiceActivityDetector.Model.allCases)
     func noisyTelephoneSpeech(model: VoiceActivityDetector.Model) throws {
-        let speechPower = demoPrompts.reduce(0.0) { total, prompt in
-            total + prompt.reduce(0.0) { $0 + Double(Self.speech[$1] * Self.speech[$1]) }
-        } / Double(demoPrompts.reduce(0) { $0 + $1.count })
+        let speechPower =
+            demoPrompts.reduce(0.0) { total, prompt in
+                total + prompt.reduce(0.0) { $0 + Double(Self.speech[$1] * Self.speech[$1]) }
+            } / Double(demoPrompts.reduce(0) { $0 + $1.count })
         let noise = whiteNoise(count: Self.speech.count, rms: (speechPower / 10).squareRoot(), seed: 5)
         let noisy = zip(Self.speech, noise).map { speech, noise in
             Float(MuLaw.decode(MuLaw.encode(AudioClip.pcm16Sample(speech + noise)))) / 32768

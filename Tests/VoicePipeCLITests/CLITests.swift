@@ -117,12 +117,27 @@ struct ConvertCommandTests {
         try Data("hello, this is not audio".utf8).write(to: URL(fileURLWithPath: notWAV))
 
         let cases: [([String], String)] = [
-            (["convert", truncated, dir.path("o.wav")], "voicepipe: truncated WAV file: 'data' chunk needs 222450 bytes but only 956 remain"),
+            (
+                ["convert", truncated, dir.path("o.wav")],
+                "voicepipe: truncated WAV file: 'data' chunk needs 222450 bytes but only 956 remain"
+            ),
             (["convert", notWAV, dir.path("o.wav")], "voicepipe: not a WAV file: no RIFF header"),
-            (["convert", dir.path("missing.wav"), dir.path("o.wav")], "voicepipe: cannot open '\(dir.path("missing.wav"))': No such file or directory"),
-            (["convert", TestVectors.path("speech/demo-call.wav"), dir.path("no/such/dir.wav")], "voicepipe: cannot create '\(dir.path("no/such/dir.wav"))': No such file or directory"),
-            (["convert", TestVectors.path("speech/demo-call.wav"), dir.path("o.wav"), "--rate", "44100", "--resampler", "native"], "voicepipe: the native resampler does not support 8000 Hz to 44100 Hz; use libsamplerate"),
-            (["convert", TestVectors.path("speech/demo-call.wav"), dir.path("o.wav"), "--rate", "0"], "voicepipe: invalid sample rate 0 Hz (accepted: 1 to 768000 Hz)"),
+            (
+                ["convert", dir.path("missing.wav"), dir.path("o.wav")],
+                "voicepipe: cannot open '\(dir.path("missing.wav"))': No such file or directory"
+            ),
+            (
+                ["convert", TestVectors.path("speech/demo-call.wav"), dir.path("no/such/dir.wav")],
+                "voicepipe: cannot create '\(dir.path("no/such/dir.wav"))': No such file or directory"
+            ),
+            (
+                ["convert", TestVectors.path("speech/demo-call.wav"), dir.path("o.wav"), "--rate", "44100", "--resampler", "native"],
+                "voicepipe: the native resampler does not support 8000 Hz to 44100 Hz; use libsamplerate"
+            ),
+            (
+                ["convert", TestVectors.path("speech/demo-call.wav"), dir.path("o.wav"), "--rate", "0"],
+                "voicepipe: invalid sample rate 0 Hz (accepted: 1 to 768000 Hz)"
+            ),
         ]
         for (arguments, message) in cases {
             let result = try VoicePipeCLI.run(arguments)

@@ -68,8 +68,8 @@ struct CallSessionTests {
                 let agent = GreetingAgent(context: context)
                 made.withLock { $0 = agent }
                 return agent
-            }, origin: origin
-        ) { delivery in inbox.items.withLock { $0.append(delivery) } }
+            }, origin: origin,
+            deliver: { delivery in inbox.items.withLock { $0.append(delivery) } })
         let twilio = TwilioStreamSimulator(
             configuration: .init(customParameters: [("From", "+15550001234"), ("To", "+15559876543"), ("Direction", "inbound")]))
         var frame: [UInt8] = []

@@ -3,7 +3,6 @@
 // SPDX-License-Identifier: Apache-2.0
 //===----------------------------------------------------------------------===//
 
-import VoicePipeTesting
 import Foundation
 import HummingbirdWSClient
 import Logging
@@ -13,6 +12,7 @@ import Testing
 import TwilioMediaStreams
 import VoiceDSP
 import VoicePipeServer
+import VoicePipeTesting
 
 /// What an abusive client saw.
 struct AbuseOutcome {
@@ -132,8 +132,9 @@ extension ServerTests {
         // The healthy call: a turn and its echo, in real time, while the abuse goes on.
         let healthy = Task {
             try await SimulatedCaller(
-                .init(url: url, audio: Speech.silence(300) + Speech.thePerson + Speech.silence(300), tailMilliseconds: 3500,
-                      call: .init(streamSid: "MZ0000000000000000000000000000beef"))
+                .init(
+                    url: url, audio: Speech.silence(300) + Speech.thePerson + Speech.silence(300), tailMilliseconds: 3500,
+                    call: .init(streamSid: "MZ0000000000000000000000000000beef"))
             ).run()
         }
         // The abuse starts once the healthy call is up, so that each abuser's call can be told apart from it.

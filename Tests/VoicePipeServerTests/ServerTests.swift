@@ -3,23 +3,23 @@
 // SPDX-License-Identifier: Apache-2.0
 //===----------------------------------------------------------------------===//
 
-import VoicePipeTesting
-import TwilioCore
 import AsyncHTTPClient
 import Foundation
 import HummingbirdWSClient
 import InMemoryTracing
-import Tracing
 import Logging
 import NIOCore
 import NIOHTTP1
 import NIOPosix
 import Testing
+import Tracing
+import TwilioCore
 import TwilioMediaStreams
 import VoiceAgent
 import VoiceDSP
 import VoicePipeServer
 import VoicePipeTestSupport
+import VoicePipeTesting
 
 /// A server on a free loopback port for the length of a test.
 struct RunningServer {
@@ -61,7 +61,8 @@ struct RunningServer {
         try await request(path, method: .GET, headers: headers, body: nil)
     }
 
-    func request(_ path: String, method: HTTPMethod, headers: [(String, String)], body: String?) async throws -> (status: Int, body: String) {
+    func request(_ path: String, method: HTTPMethod, headers: [(String, String)], body: String?) async throws -> (status: Int, body: String)
+    {
         var request = HTTPClientRequest(url: httpBase + path)
         request.method = method
         for (name, value) in headers { request.headers.add(name: name, value: value) }
@@ -210,7 +211,9 @@ struct ServerTests {
         let body = FormEncoding.encode(form)
         let good = validator.signature(url: publicURL + "/twilio/voice", parameters: form)
         #expect(try await running.request("/twilio/voice", method: .POST, headers: [], body: body).status == 403)
-        #expect(try await running.request("/twilio/voice", method: .POST, headers: [("X-Twilio-Signature", "Zm9yZ2Vk")], body: body).status == 403)
+        #expect(
+            try await running.request("/twilio/voice", method: .POST, headers: [("X-Twilio-Signature", "Zm9yZ2Vk")], body: body).status
+                == 403)
         let accepted = try await running.request("/twilio/voice", method: .POST, headers: [("X-Twilio-Signature", good)], body: body)
         #expect(accepted.status == 200 && accepted.body.contains("wss://agent.example.com/twilio/media"))
 

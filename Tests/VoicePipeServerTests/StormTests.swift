@@ -5,8 +5,8 @@
 
 import Synchronization
 import Testing
-import VoiceAgent
 import TwilioMediaStreams
+import VoiceAgent
 import VoiceDSP
 import VoicePipeServer
 import VoicePipeTesting
@@ -51,7 +51,9 @@ struct StormTests {
                 let sid = String(index + 1).leftPadded(to: 32)
                 group.addTask {
                     let caller = SimulatedCaller(
-                        .init(url: running.mediaURL, audio: audio, tailMilliseconds: 2000, call: .init(callSid: "CA" + sid, streamSid: "MZ" + sid)))
+                        .init(
+                            url: running.mediaURL, audio: audio, tailMilliseconds: 2000,
+                            call: .init(callSid: "CA" + sid, streamSid: "MZ" + sid)))
                     return ("CA" + sid, try await caller.run())
                 }
             }

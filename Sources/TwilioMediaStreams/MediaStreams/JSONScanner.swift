@@ -4,7 +4,7 @@
 //===----------------------------------------------------------------------===//
 
 #if canImport(TwilioCore)  // the fuzzer compiles these sources into one module, HexDigit.swift included
-import TwilioCore
+    import TwilioCore
 #endif
 
 /// A strict (RFC 8259) pull scanner over one JSON text, for the few message shapes of Media Streams.

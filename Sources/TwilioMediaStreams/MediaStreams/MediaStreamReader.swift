@@ -156,7 +156,8 @@ public final class MediaStreamReader {
                 guard let name else { throw TwilioProtocolError(.missingField, field: "mark.name", "no name") }
                 return .mark(name: try object.text(name), sequenceNumber: sequenceNumber)
             default:
-                var accountSid = "", callSid = ""
+                var accountSid = ""
+                var callSid = ""
                 if fields.objectStart != nil {
                     var object = try fields.object("stop", fields.objectStart, scanner)
                     while let key = try object.nextKey() {
@@ -235,8 +236,11 @@ public final class MediaStreamReader {
         guard state == .awaitingStart else { throw TwilioProtocolError(.unexpectedMessage, "a second \"start\"") }
         let sequenceNumber = try fields.number("sequenceNumber", fields.sequenceNumber, scanner)
         var object = try fields.object("start", fields.objectStart, scanner)
-        var accountSid: String?, streamSid: String?, callSid: String?
-        var tracks: [String] = [], parameters: [String: String] = [:]
+        var accountSid: String?
+        var streamSid: String?
+        var callSid: String?
+        var tracks: [String] = []
+        var parameters: [String: String] = [:]
         var format = TwilioMessage.MediaFormat()
         while let key = try object.nextKey() {
             if object.key(key, is: "accountSid") {
@@ -311,7 +315,8 @@ public final class MediaStreamReader {
     private func readMedia(_ fields: TopLevel, _ scanner: JSONScanner, sequenceNumber: Int) throws(TwilioProtocolError) -> Media {
         var object = try fields.object("media", fields.objectStart, scanner)
         var track = Track.inbound
-        var chunk: Int?, timestamp: Int?
+        var chunk: Int?
+        var timestamp: Int?
         var payloadToken: JSONScanner.StringToken?
         while let key = try object.nextKey() {
             if object.key(key, is: "payload") {
@@ -341,7 +346,9 @@ public final class MediaStreamReader {
             payload: try decodePayload(payloadToken, object))
     }
 
-    private func decodePayload(_ token: JSONScanner.StringToken, _ scanner: JSONScanner) throws(TwilioProtocolError) -> UnsafeRawBufferPointer {
+    private func decodePayload(_ token: JSONScanner.StringToken, _ scanner: JSONScanner) throws(TwilioProtocolError)
+        -> UnsafeRawBufferPointer
+    {
         let limit = configuration.maximumPayloadBytes
         guard Base64.maximumDecodedCount(token.range.count) <= limit + 2 else {
             throw TwilioProtocolError(
@@ -372,7 +379,8 @@ public final class MediaStreamReader {
         if token.hasEscapes {
             matches = try Array(scanner.text(token).utf8) == streamSidBytes
         } else {
-            matches = token.range.count == streamSidBytes.count
+            matches =
+                token.range.count == streamSidBytes.count
                 && streamSidBytes.withUnsafeBytes { expected in
                     expected.elementsEqual(UnsafeRawBufferPointer(rebasing: scanner.bytes[token.range]))
                 }
@@ -461,14 +469,16 @@ public final class MediaStreamReader {
             return try MediaStreamReader.decimal(token, scanner, field: name)
         }
 
-        func optionalText(_ name: String, _ token: JSONScanner.StringToken?, _ scanner: JSONScanner) throws(TwilioProtocolError) -> String? {
+        func optionalText(_ name: String, _ token: JSONScanner.StringToken?, _ scanner: JSONScanner) throws(TwilioProtocolError) -> String?
+        {
             guard let token else { return nil }
             return try scanner.text(token)
         }
     }
 
     /// A non-negative decimal integer written as a JSON string (`"155"`).
-    private static func decimal(_ token: JSONScanner.StringToken, _ scanner: JSONScanner, field: String) throws(TwilioProtocolError) -> Int {
+    private static func decimal(_ token: JSONScanner.StringToken, _ scanner: JSONScanner, field: String) throws(TwilioProtocolError) -> Int
+    {
         guard !token.hasEscapes, (1...18).contains(token.range.count) else {
             throw TwilioProtocolError(.invalidValue, field: field, "not a decimal integer")
         }

@@ -251,7 +251,9 @@ public final class MediaStreamSession {
         let payload = media.payload
         if partial.isEmpty {  // the usual case: whole 160-byte frames, handed on in place
             while payload.count - offset >= frameBytes {
-                inbound.receive(sequence: inboundSequence, payload: UnsafeRawBufferPointer(rebasing: payload[offset..<(offset + frameBytes)]), arrival: time)
+                inbound.receive(
+                    sequence: inboundSequence, payload: UnsafeRawBufferPointer(rebasing: payload[offset..<(offset + frameBytes)]),
+                    arrival: time)
                 inboundSequence += 1
                 frames += 1
                 offset += frameBytes
@@ -449,7 +451,9 @@ public final class MediaStreamSession {
         }
         if queueHead < queueOwners.count, maximumLeadFrames.map({ sentFrames - echoedFrames < $0 }) ?? true {
             let start = queueHead * OutboundChain.frameBytes
-            queue.withUnsafeBytes { writer.media(UnsafeRawBufferPointer(rebasing: $0[start..<(start + OutboundChain.frameBytes)]), into: &output) }
+            queue.withUnsafeBytes {
+                writer.media(UnsafeRawBufferPointer(rebasing: $0[start..<(start + OutboundChain.frameBytes)]), into: &output)
+            }
             let owner = queueOwners[queueHead]
             queueHead += 1
             sentFrames += 1

@@ -51,7 +51,8 @@ public enum ALaw {
         let inFirstSegment: UInt32 = segmentAndStep < 16 ? 1 : 0
         let bits = ((segmentAndStep &+ (inFirstSegment &<< 4)) &+ 0x860) &<< 19 | 0x4_0000
         // Float to integer without a range check, as in MuLaw: add 2^23, take the low mantissa bits.
-        let magnitude = Int32(bitPattern: (Float(bitPattern: bits) + 0x1p23).bitPattern)
+        let magnitude =
+            Int32(bitPattern: (Float(bitPattern: bits) + 0x1p23).bitPattern)
             &- 0x4B00_0000 &- Int32(bitPattern: inFirstSegment &<< 8)
         let negative = Int32(bitPattern: u &>> 7) &- 1  // codes with the top bit clear are negative
         return (magnitude ^ negative) &- negative
@@ -103,7 +104,8 @@ public enum ALaw {
         let segmentAndStep = u & 0x7F
         let inFirstSegment = (segmentAndStep &- 16) &>> 15  // 1 below 16 (the subtraction wraps), else 0
         let floatHigh = ((segmentAndStep &+ (inFirstSegment &<< 4)) &<< 3) &+ 0x4304
-        let magnitude = G711Lanes.integer(fromFloatHighHalves: floatHigh)
+        let magnitude =
+            G711Lanes.integer(fromFloatHighHalves: floatHigh)
             &- unsafeBitCast(inFirstSegment &<< 8, to: SIMD16<Int16>.self)
         let negative = ~(unsafeBitCast(u &<< 8, to: SIMD16<Int16>.self) &>> 15)  // top bit clear: negative
         return (magnitude ^ negative) &- negative

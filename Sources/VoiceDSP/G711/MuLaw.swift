@@ -147,4 +147,3 @@ extension MuLaw {
         for i in 0..<input.count { output[i] = Float(decode(input[i])) * (1 / 32768) }
     }
 }
-

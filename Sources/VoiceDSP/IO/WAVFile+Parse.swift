@@ -189,9 +189,10 @@ struct ByteReader {
 
     /// Four bytes as text; bytes outside printable ASCII become `?`.
     func fourCC(at index: Int) -> String {
-        String(decoding: (0..<4).map { c in
-            let b = bytes[index + c]
-            return (0x20...0x7E).contains(b) ? b : UInt8(ascii: "?")
-        }, as: UTF8.self)
+        String(
+            decoding: (0..<4).map { c in
+                let b = bytes[index + c]
+                return (0x20...0x7E).contains(b) ? b : UInt8(ascii: "?")
+            }, as: UTF8.self)
     }
 }

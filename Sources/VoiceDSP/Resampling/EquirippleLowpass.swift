@@ -4,11 +4,11 @@
 //===----------------------------------------------------------------------===//
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// A linear-phase equiripple low-pass FIR, designed by the Parks–McClellan (Remez exchange) algorithm:

@@ -314,12 +314,18 @@ final class PolyphaseResampler {
             let x = raw + termFirst[i]
             let y = raw + termSecond[i]
             a0 += c * (x.loadUnaligned(as: SIMD8<Float>.self) + y.loadUnaligned(as: SIMD8<Float>.self))
-            a1 += c * (x.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self)
-                + y.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self))
-            a2 += c * (x.loadUnaligned(fromByteOffset: 64, as: SIMD8<Float>.self)
-                + y.loadUnaligned(fromByteOffset: 64, as: SIMD8<Float>.self))
-            a3 += c * (x.loadUnaligned(fromByteOffset: 96, as: SIMD8<Float>.self)
-                + y.loadUnaligned(fromByteOffset: 96, as: SIMD8<Float>.self))
+            a1 +=
+                c
+                * (x.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self)
+                    + y.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self))
+            a2 +=
+                c
+                * (x.loadUnaligned(fromByteOffset: 64, as: SIMD8<Float>.self)
+                    + y.loadUnaligned(fromByteOffset: 64, as: SIMD8<Float>.self))
+            a3 +=
+                c
+                * (x.loadUnaligned(fromByteOffset: 96, as: SIMD8<Float>.self)
+                    + y.loadUnaligned(fromByteOffset: 96, as: SIMD8<Float>.self))
             i &+= 1
         }
         while i < end {
@@ -346,7 +352,8 @@ final class PolyphaseResampler {
         let pairsEnd = i &+ pairCount[r]
         let end = termStart[r &+ 1]
         while i < pairsEnd {
-            a0 += termCoefficients[i]
+            a0 +=
+                termCoefficients[i]
                 * ((raw + termFirst[i]).loadUnaligned(as: SIMD8<Float>.self)
                     + (raw + termSecond[i]).loadUnaligned(as: SIMD8<Float>.self))
             i &+= 1

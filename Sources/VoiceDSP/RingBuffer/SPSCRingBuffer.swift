@@ -64,8 +64,9 @@ public struct SPSCRingBuffer<Element: BitwiseCopyable>: ~Copyable {
         /// The consumer may free more space at any moment, so this is a lower bound.
         /// - Complexity: O(1), wait-free.
         @inlinable public var availableToWrite: Int {
-            capacity &- (storage.producerPosition.pointee.load(ordering: .relaxed)
-                &- storage.consumerPosition.pointee.load(ordering: .acquiring))
+            capacity
+                &- (storage.producerPosition.pointee.load(ordering: .relaxed)
+                    &- storage.consumerPosition.pointee.load(ordering: .acquiring))
         }
 
         /// Writes as many of `elements` as fit, in order, and publishes them to the consumer.

@@ -80,9 +80,9 @@ public import Synchronization
     @inlinable @inline(__always)
     static func copy(from source: UnsafePointer<Element>, to destination: UnsafeMutablePointer<Element>, count: Int) {
         #if VOICEPIPE_TSAN  // set by dev.sh for the ThreadSanitizer run
-        for index in 0..<count { destination[index] = source[index] }
+            for index in 0..<count { destination[index] = source[index] }
         #else
-        UnsafeMutableRawPointer(destination).copyMemory(from: source, byteCount: count * MemoryLayout<Element>.stride)
+            UnsafeMutableRawPointer(destination).copyMemory(from: source, byteCount: count * MemoryLayout<Element>.stride)
         #endif
     }
 }

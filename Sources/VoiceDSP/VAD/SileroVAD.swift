@@ -6,11 +6,11 @@
 import CSileroVADWeights
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Silero VAD (v6.2.3, MIT licence, © Silero Team) run by VoicePipe's own code: the network of
@@ -269,14 +269,17 @@ public final class SileroVAD {
         var sum1 = SIMD8<Float>()
         var i = 0
         while i + 16 <= count {
-            sum0 += rawA.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+            sum0 +=
+                rawA.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
                 * rawB.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
-            sum1 += rawA.loadUnaligned(fromByteOffset: i * 4 + 32, as: SIMD8<Float>.self)
+            sum1 +=
+                rawA.loadUnaligned(fromByteOffset: i * 4 + 32, as: SIMD8<Float>.self)
                 * rawB.loadUnaligned(fromByteOffset: i * 4 + 32, as: SIMD8<Float>.self)
             i += 16
         }
         if i + 8 <= count {
-            sum0 += rawA.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+            sum0 +=
+                rawA.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
                 * rawB.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
             i += 8
         }
