@@ -44,6 +44,11 @@
 public protocol Agent: Sendable {
     /// The reply to a finished turn: audio, the text being spoken, possibly ``AgentOutput/hangUp``.
     /// Cancelled when the caller interrupts.
+    ///
+    /// The same turn can be asked for twice: with an early start
+    /// (``TurnTakingController/Configuration/earlyStart``) the first call comes before ``AgentEvent/turnEnded(_:)``
+    /// and is cancelled if the caller goes on; and a reply that has produced no audio yet is cancelled and asked
+    /// for again when the caller resumes the same turn. Only the last one's outputs are used.
     func reply(to turn: CallerTurn) -> AsyncThrowingStream<AgentOutput, any Error>
 
     /// What to say when the call starts, before the caller speaks (`nil`: nothing; wait for the caller).
@@ -102,7 +107,8 @@ public enum AgentEvent: Sendable {
     /// The caller pressed a key.
     case dtmf(String)
     /// The caller cut the agent's reply to turn `number` (0: the greeting) short; `heard` is the part of its
-    /// text that was played.
+    /// text that was played. Sent on a barge-in only: a reply cancelled before any of its audio played, or by
+    /// the end of the call, gets no such event.
     case interrupted(number: Int, heard: String)
     /// The call ended.
     case callEnded
@@ -114,6 +120,6 @@ public enum AgentOutput: Sendable {
     case audio([Float], sampleRate: Int)
     /// The text of the audio that follows (for the transcript; truncated on interruption).
     case text(String)
-    /// End the call once everything before it has played.
+    /// End the call once everything before it has played. Dropped if the caller barges in first.
     case hangUp
 }

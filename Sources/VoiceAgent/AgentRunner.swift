@@ -10,7 +10,7 @@ import Synchronization
 /// Everything the call's owner asks of the agent goes through here without blocking the owner:
 /// - ``observe(_:)`` and ``start(_:)`` / ``greet(_:)`` are queued for one driver task, which hands each
 ///   event to ``Agent/observe(_:)`` in order and starts each reply after the events queued before it (an
-///   agent sees `turnEnded` before it is asked to reply). Each reply runs in a task of its own, and every
+///   agent sees `turnEnded` before it is asked to reply, unless the controller starts early). Each reply runs in a task of its own, and every
 ///   output is handed to `deliver`, stamped with the time the agent produced it (`deliver` should queue
 ///   it for the owner, for example by yielding into its `AsyncStream`).
 /// - ``cancel(turn:)`` cancels at once and returns at once: the owner can send `clear` in the same step.
