@@ -38,7 +38,9 @@ demo)
 test)
     ensure_packages
     swift build --build-tests
-    swift test --skip-build
+    # One test at a time: the server tests run calls in real time over sockets, and on 2 cores the CPU-bound
+    # suites running beside them would starve those calls (a flood check or a reply deadline then fails).
+    swift test --skip-build --no-parallel
     # The lock-free ring buffer under ThreadSanitizer, in a build folder of its own. Release mode and
     # VOICEPIPE_TSAN (element-wise slot copies) are what make TSan see the slot accesses: a ring whose
     # producer publishes with a relaxed store instead of a releasing one is reported only this way.

@@ -10,12 +10,12 @@ import Synchronization
 /// Everything the call's owner asks of the agent goes through here without blocking the owner:
 /// - ``observe(_:)`` and ``start(_:)`` / ``greet(_:)`` are queued for one driver task, which hands each
 ///   event to ``Agent/observe(_:)`` in order and starts each reply after the events queued before it (an
-///   agent sees `turnEnded` before it is asked to reply, unless the controller starts early). Each reply runs in a task of its own, and every
-///   output is handed to `deliver`, stamped with the time the agent produced it (`deliver` should queue
-///   it for the owner, for example by yielding into its `AsyncStream`).
+///   agent sees `turnEnded` before it is asked to reply, unless the controller starts early). Each reply
+///   runs in a task of its own, and every output is handed to `deliver`, stamped with the time the agent
+///   produced it (`deliver` should queue it for the owner, for example by yielding into its `AsyncStream`).
 /// - ``cancel(turn:)`` cancels at once and returns at once: the owner can send `clear` in the same step.
-///   A reply cancelled before it started never starts. Outputs of a cancelled reply may still be
-///   delivered; the ``TurnTakingController`` ignores turns it is not waiting for.
+///   A reply cancelled before it started never starts, and nothing a cancelled reply produces is delivered
+///   after `cancel` returns.
 /// - ``finish()`` at the end of the call cancels what runs and waits for every task to end.
 public final class AgentRunner: Sendable {
     /// What a reply task reports.
@@ -46,8 +46,6 @@ public final class AgentRunner: Sendable {
 
     /// The agent.
     public let agent: any Agent
-    private let clock: @Sendable () -> Double
-    private let deliver: @Sendable (Delivery) -> Void
     private let commands: AsyncStream<Command>.Continuation
     private let driver: Task<Void, Never>
     private let state = Shared()
@@ -66,8 +64,6 @@ public final class AgentRunner: Sendable {
     ///   - deliver: Receives every reply's progress, from the reply's task.
     public init(agent: any Agent, clock: @escaping @Sendable () -> Double, deliver: @escaping @Sendable (Delivery) -> Void) {
         self.agent = agent
-        self.clock = clock
-        self.deliver = deliver
         let (stream, continuation) = AsyncStream.makeStream(of: Command.self)
         commands = continuation
         let state = state

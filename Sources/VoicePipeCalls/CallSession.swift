@@ -133,7 +133,6 @@ public final class CallSession {
     private var utteranceMap: [Int: Int] = [:]  // session utterance → controller utterance
     private var currentUtterance: Int?
     private var counts = Integrity()
-    private var output: [UInt8] = []
 
     /// Creates a call.
     ///
@@ -163,7 +162,6 @@ public final class CallSession {
         self.tracer = tracer
         self.origin = origin
         callSpan = tracer.startAnySpan("voicepipe.call")
-        output.reserveCapacity(512)
     }
 
     /// Milliseconds since ``origin``.

@@ -38,9 +38,15 @@ final class GreetingAgent: Agent, Sendable {
     }
 }
 
-/// The agent's deliveries, queued for the test's loop (the owner task).
+/// The agent's deliveries, queued for the test's loop (the owner task), with a signal per delivery for a
+/// loop that waits for them.
 final class Inbox: Sendable {
     let items = Mutex<[AgentRunner.Delivery]>([])
+    let (arrivals, arrived) = AsyncStream.makeStream(of: Void.self)
+    func put(_ delivery: AgentRunner.Delivery) {
+        items.withLock { $0.append(delivery) }
+        arrived.yield()
+    }
     func take() -> [AgentRunner.Delivery] {
         items.withLock { items in
             defer { items.removeAll() }
@@ -54,7 +60,8 @@ struct CallSessionTests {
     static let speech = try! WAVFile(path: TestVectors.path("speech/demo-call.wav")).clip.samples
 
     @Test(
-        "the agent greets the caller with the call's From number; a barge-in sends clear in the same step")
+        "the agent greets the caller with the call's From number; a barge-in sends clear in the same step",
+        .timeLimit(.minutes(3)))
     func greetingAndBargeIn() async throws {
         let made = Mutex<GreetingAgent?>(nil)
         let inbox = Inbox()
@@ -69,7 +76,7 @@ struct CallSessionTests {
                 made.withLock { $0 = agent }
                 return agent
             }, origin: origin,
-            deliver: { delivery in inbox.items.withLock { $0.append(delivery) } })
+            deliver: { inbox.put($0) })
         let twilio = TwilioStreamSimulator(
             configuration: .init(customParameters: [("From", "+15550001234"), ("To", "+15559876543"), ("Direction", "inbound")]))
         var frame: [UInt8] = []
@@ -96,12 +103,11 @@ struct CallSessionTests {
 
         #expect(call.context?.from == "+15550001234" && call.context?.to == "+15559876543")
         #expect(call.context?.direction == "inbound" && call.context?.callSid == twilio.configuration.callSid)
-        // The greeting plays before the caller says anything. (The deadline only bounds a hang: with the
-        // 100-call storm test running alongside, the agent's tasks can wait seconds for a thread.)
-        let deadline = ContinuousClock.now + .seconds(60)
-        while call.controller.state != .agentSpeaking && ContinuousClock.now < deadline {
+        // The greeting plays before the caller says anything. The loop waits for the agent's deliveries, not
+        // for a time: with other suites busy on both cores, the agent's tasks can wait long for a thread.
+        var arrivals = inbox.arrivals.makeAsyncIterator()
+        while call.controller.state != .agentSpeaking, await arrivals.next() != nil {
             for delivery in inbox.take() { call.agent(delivery) }
-            try await Task.sleep(for: .milliseconds(2))
         }
         drain(step: -1)
         #expect(call.controller.state == .agentSpeaking)
