@@ -35,6 +35,12 @@ struct Loadtest: AsyncParsableCommand {
     var agentSampleRate = 8000
     @Flag(help: "Print one JSON object.") var json = false
 
+    /// What one caller heard.
+    struct CallHeard: Encodable {
+        var callSid: String
+        var heard: EchoCheck
+    }
+
     struct Report: Encodable {
         var calls: Int
         var durationSeconds: Int
@@ -54,6 +60,8 @@ struct Loadtest: AsyncParsableCommand {
         var echoCheck: EchoCheck?
         /// Calls whose echo was not intact.
         var damagedCalls: Int?
+        /// Each call's echo check, by call SID (JSON only).
+        var callsHeard: [CallHeard]?
         /// Interruptions: `clear`s received by the callers.
         var bargeIns: Int
         /// From the caller's first speech sample to the `clear`, caller-side, p50 and p99 (ms).
@@ -95,7 +103,7 @@ struct Loadtest: AsyncParsableCommand {
 
         let callerAudio = audio
         let count = calls
-        let results = await withTaskGroup(of: SimulatedCaller.Result?.self) { group in
+        let results = await withTaskGroup(of: (callSid: String, result: SimulatedCaller.Result?).self) { group in
             for index in 0..<count {
                 group.addTask {
                     try? await Task.sleep(for: .milliseconds(index * 1000 / max(count, 1)))  // spread the starts over 1 s
@@ -104,10 +112,10 @@ struct Loadtest: AsyncParsableCommand {
                         .init(
                             url: mediaURL, audio: callerAudio, tailMilliseconds: 1000,
                             call: .init(callSid: "CA" + sid, streamSid: "MZ" + sid)), logger: quietLogger())
-                    return try? await caller.run()
+                    return ("CA" + sid, try? await caller.run())
                 }
             }
-            var results: [SimulatedCaller.Result?] = []
+            var results: [(callSid: String, result: SimulatedCaller.Result?)] = []
             for await result in group { results.append(result) }
             return results
         }
@@ -117,7 +125,7 @@ struct Loadtest: AsyncParsableCommand {
         let ownAfter = Self.cpuSeconds(getpid())
         let server = await Self.fetchStatistics(mediaURL)
 
-        let completed = results.compactMap { $0 }
+        let completed = results.compactMap(\.result)
         let turns = completed.flatMap(\.turns)
         let latencies = turns.compactMap(\.latency)
         var report = Report(
@@ -142,9 +150,10 @@ struct Loadtest: AsyncParsableCommand {
         report.serverRSSPeakMiB = peak.value
         if let baseline = rssBaseline, let top = peak.value { report.serverMemoryPerCallMiB = (top - baseline) / Double(calls) }
         if agent == .echo && agentSampleRate == 8000 {
-            let checks = completed.map(EchoCheck.init)
-            report.echoCheck = checks.reduce(EchoCheck(), +)
-            report.damagedCalls = checks.filter { !$0.isIntact }.count
+            let perCall = results.compactMap { call in call.result.map { (call.callSid, EchoCheck($0)) } }
+            report.echoCheck = perCall.map(\.1).reduce(EchoCheck(), +)
+            report.damagedCalls = perCall.filter { !$0.1.isIntact }.count
+            report.callsHeard = perCall.map { CallHeard(callSid: $0.0, heard: $0.1) }
         }
         if json {
             let encoder = JSONEncoder()
@@ -176,6 +185,12 @@ struct Loadtest: AsyncParsableCommand {
                 "callers: \(check.intactSegments) of \(check.segments) echoes heard intact (byte for byte), "
                     + "\(check.damagedFrames) damaged frames, \(check.playoutGaps) playout gaps "
                     + "(\(formatted(check.gapMilliseconds, digits: 0)) ms); \(damaged) of \(report.completedCalls) calls damaged")
+            for call in (report.callsHeard ?? []).filter({ !$0.heard.isIntact }).prefix(10) {
+                let heard = call.heard
+                print(
+                    "  \(call.callSid): \(heard.intactSegments) of \(heard.segments) echoes intact, \(heard.damagedFrames) damaged "
+                        + "frames, \(heard.playoutGaps) playout gaps")
+            }
         }
         if report.bargeIns > 0 {
             print(
