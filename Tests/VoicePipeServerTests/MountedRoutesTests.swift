@@ -8,7 +8,6 @@ import HummingbirdWebSocket
 import Logging
 import NIOCore
 import NIOHTTP1
-import NIOPosix
 import ServiceLifecycle
 import Synchronization
 import Testing
@@ -18,23 +17,6 @@ import VoiceAgent
 import VoiceDSP
 import VoicePipeServer
 import VoicePipeTesting
-
-/// Sends a raw request and returns the response head (the connection may stay open after it).
-func rawResponseHead(port: Int, _ request: String) async throws -> String {
-    let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-        .connect(host: "127.0.0.1", port: port) { channel in
-            channel.eventLoop.makeCompletedFuture { try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel) }
-        }
-    return try await channel.executeThenClose { inbound, outbound in
-        try await outbound.write(ByteBuffer(string: request))
-        var response = ""
-        for try await buffer in inbound {
-            response += String(buffer: buffer)
-            if response.contains("\r\n\r\n") { break }
-        }
-        return response
-    }
-}
 
 @Suite("VoicePipe mounted in a host's Hummingbird app")
 struct MountedRoutesTests {
@@ -85,7 +67,7 @@ struct MountedRoutesTests {
         // A forged upgrade gets a 403 response, and no call starts.
         var upgrade = "GET /twilio/media HTTP/1.1\r\nHost: agent.example.com\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
         upgrade += "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nX-Twilio-Signature: Zm9yZ2Vk\r\n\r\n"
-        let refused = try await rawResponseHead(port: port, upgrade)
+        let refused = try await rawExchange(port: port, upgrade, headOnly: true)
         #expect(refused.hasPrefix("HTTP/1.1 403"), "\(refused)")
 
         // A signed call: the agent, made with the call's From number, greets first, then echoes the caller.

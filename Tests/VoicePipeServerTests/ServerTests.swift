@@ -76,8 +76,9 @@ struct RunningServer {
     }
 }
 
-/// Sends raw bytes to the server and returns everything it answers until it closes the connection.
-func rawExchange(port: Int, _ request: String) async throws -> String {
+/// Sends raw bytes to the server and returns what it answers until it closes the connection (with `headOnly`,
+/// until the end of the response head).
+func rawExchange(port: Int, _ request: String, headOnly: Bool = false) async throws -> String {
     let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
         .connect(host: "127.0.0.1", port: port) { channel in
             channel.eventLoop.makeCompletedFuture { try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel) }
@@ -85,7 +86,10 @@ func rawExchange(port: Int, _ request: String) async throws -> String {
     return try await channel.executeThenClose { inbound, outbound in
         try await outbound.write(ByteBuffer(string: request))
         var response = ""
-        for try await buffer in inbound { response += String(buffer: buffer) }
+        for try await buffer in inbound {
+            response += String(buffer: buffer)
+            if headOnly, response.contains("\r\n\r\n") { break }  // the connection may stay open after the head
+        }
         return response
     }
 }
