@@ -72,7 +72,10 @@ let package = Package(
 
         /// Turn-taking, barge-in, played-audio tracking and per-turn latency; transport-agnostic (no Twilio).
         .target(
-            name: "VoiceAgent", dependencies: ["VoiceDSP", .product(name: "Metrics", package: "swift-metrics")],
+            name: "VoiceAgent",
+            dependencies: [
+                "VoiceDSP", .product(name: "Metrics", package: "swift-metrics"), .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings),
 
         /// One call bound to its agent, transport-level and server-free: `CallSession`.

@@ -14,33 +14,21 @@
 /// (default: nothing), in order, on one task per call: return promptly, since the next reply starts after
 /// the events before it have been observed.
 ///
-/// A speech-recognition → language-model → speech-synthesis agent is a reply that transcribes the turn,
-/// streams the model's answer into the synthesiser and yields its audio chunk by chunk:
+/// ``CascadeAgent`` is the speech-recognition → language-model → speech-synthesis agent: it hears the turn
+/// while the caller speaks (``callerAudioListener``), streams the model's answer into the synthesiser clause
+/// by clause and yields the audio as it comes. A reply can be as simple as a stream of outputs:
 ///
 /// ```swift
-/// struct CascadeAgent: Agent {
-///     var transcribe: @Sendable ([Float]) async throws -> String            // STT, 16 kHz PCM in
-///     var answer: @Sendable (String) -> AsyncThrowingStream<String, any Error>   // LLM, sentences out
-///     var speak: @Sendable (String) async throws -> [Float]                 // TTS, 24 kHz PCM out
-///
+/// struct Beep: Agent {
 ///     func reply(to turn: CallerTurn) -> AsyncThrowingStream<AgentOutput, any Error> {
 ///         AsyncThrowingStream { continuation in
-///             let task = Task {
-///                 do {
-///                     let text = try await transcribe(turn.audio)
-///                     for try await sentence in answer(text) {
-///                         continuation.yield(.text(sentence))
-///                         continuation.yield(.audio(try await speak(sentence), sampleRate: 24000))
-///                     }
-///                     continuation.finish()
-///                 } catch { continuation.finish(throwing: error) }
-///             }
-///             continuation.onTermination = { _ in task.cancel() }
+///             continuation.yield(.text("beep"))
+///             continuation.yield(.audio(beep, sampleRate: 16000))
+///             continuation.finish()
 ///         }
 ///     }
 /// }
 /// ```
-/// (The test suite compiles and runs this example with stub closures.)
 public protocol Agent: Sendable {
     /// The reply to a finished turn: audio, the text being spoken, possibly ``AgentOutput/hangUp``.
     /// Cancelled when the caller interrupts.
@@ -57,6 +45,11 @@ public protocol Agent: Sendable {
 
     /// Everything else the caller does, as it happens.
     func observe(_ event: AgentEvent) async
+
+    /// Hears the caller's audio while each turn is under way (default `nil`: the agent gets each turn's
+    /// audio in ``CallerTurn/audio`` when it ends). A streaming recogniser listens here, so the transcript is
+    /// ready when the turn ends; ``CallerAudioRing`` hands the audio to another task without allocating.
+    var callerAudioListener: (any CallerAudioListener)? { get }
 }
 
 extension Agent {
@@ -65,6 +58,9 @@ extension Agent {
 
     /// Ignores events.
     public func observe(_ event: AgentEvent) async {}
+
+    /// No listener: turns arrive whole.
+    public var callerAudioListener: (any CallerAudioListener)? { nil }
 }
 
 /// A finished caller turn.
@@ -98,10 +94,6 @@ public enum AgentEvent: Sendable {
     case callStarted(CallContext)
     /// The caller started speaking: turn `number` began.
     case turnStarted(number: Int)
-    /// The caller's audio as it arrives, while a turn is under way (only with
-    /// ``TurnTakingController/Configuration/streamsCallerAudio``): first the pre-roll, then each tick's audio
-    /// (20 ms) at the turn's sample rate.
-    case callerAudio(turn: Int, [Float])
     /// The turn ended (the same turn ``Agent/reply(to:)`` receives).
     case turnEnded(CallerTurn)
     /// The caller pressed a key.
@@ -122,4 +114,17 @@ public enum AgentOutput: Sendable {
     case text(String)
     /// End the call once everything before it has played. Dropped if the caller barges in first.
     case hangUp
+    /// A step of the reply reached, for the turn's record (``TurnRecord``): not played, not counted as
+    /// the agent's first output.
+    case progress(ReplyProgress)
+}
+
+/// The steps of a reply that a ``TurnRecord`` times (the time is when the agent yields it).
+public enum ReplyProgress: Sendable, Hashable {
+    /// The recogniser's final result for the turn: what the caller said, as recognised.
+    case recognized(String)
+    /// The language model's first piece of text.
+    case modelFirstText
+    /// The synthesiser's first audio.
+    case synthesizerFirstAudio
 }

@@ -5,7 +5,7 @@
 
 /// One caller turn and the agent's reply: when each step happened (milliseconds on the call's clock, the
 /// clock of the ticks) and what the agent said and the caller heard.
-public struct TurnRecord: Sendable, Hashable {
+public struct TurnRecord: Sendable, Hashable, Codable {
     /// The turn's number, from 1.
     public var number: Int
     /// The end of the caller's last speech frame.
@@ -14,12 +14,20 @@ public struct TurnRecord: Sendable, Hashable {
     public var endOfTurnDecision: Double?
     /// When the agent's reply task started running.
     public var agentStarted: Double?
+    /// When the recogniser's final result for the turn was ready (a ``CascadeAgent``).
+    public var recognizerFinal: Double?
+    /// When the language model's first text arrived.
+    public var modelFirstText: Double?
+    /// When the synthesiser's first audio arrived.
+    public var synthesizerFirstAudio: Double?
     /// When the agent produced its first output (audio or text).
     public var agentFirstOutput: Double?
     /// When the first reply audio was handed to the transport.
     public var firstAudioToTransport: Double?
     /// When the transport reported the first reply audio played.
     public var firstAudioPlayed: Double?
+    /// What the caller said, as the recogniser heard it (`nil`: the agent does not recognise speech).
+    public var callerText: String?
     /// All the text the agent produced for the reply.
     public var agentText: String = ""
     /// The part of it the caller heard (all of it unless interrupted).

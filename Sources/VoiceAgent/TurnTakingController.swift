@@ -44,20 +44,16 @@ public final class TurnTakingController {
         public var earlyStart: Duration?
         /// Audio kept from before the detected speech start (default 300 ms).
         public var preRoll: Duration
-        /// Stream the caller's audio to the agent while a turn is under way (``AgentEvent/callerAudio(turn:_:)``,
-        /// one array per tick; default off: the agent gets the whole turn when it ends).
-        public var streamsCallerAudio: Bool
 
         /// Creates a policy. The sample rate is the ticks' own (``InboundChain/Tick/sampleRate``).
         public init(
             bargeIn: Duration = .milliseconds(200), echoReturnLossDB: Float? = 15, earlyStart: Duration? = nil,
-            preRoll: Duration = .milliseconds(300), streamsCallerAudio: Bool = false
+            preRoll: Duration = .milliseconds(300)
         ) {
             self.bargeIn = bargeIn
             self.echoReturnLossDB = echoReturnLossDB
             self.earlyStart = earlyStart
             self.preRoll = preRoll
-            self.streamsCallerAudio = streamsCallerAudio
         }
     }
 
@@ -103,6 +99,9 @@ public final class TurnTakingController {
     public private(set) var turns: [TurnRecord] = []
     /// The call's latency summary.
     public var summary: CallSummary { CallSummary(turns) }
+    /// Hears the caller's audio while a turn is under way (the agent's ``Agent/callerAudioListener``): the
+    /// pre-roll when the turn starts, each tick's audio, then the end of the turn. Called on the owner's task.
+    public var listener: (any CallerAudioListener)?
 
     // The caller, in samples at the ticks' rate.
     private var sampleRate = 0  // of the ticks; set by the first
@@ -181,9 +180,7 @@ public final class TurnTakingController {
         position = tick.endPosition
         guard state != .ended else { return }
         remember(tick.audio)
-        if configuration.streamsCallerAudio, state == .callerSpeaking {
-            intents.append(.notifyAgent(.callerAudio(turn: turnNumber, Array(tick.audio))))
-        }
+        if state == .callerSpeaking { listener?.hear(tick.audio, sampleRate: sampleRate, turn: turnNumber) }
         let isSpeech = tick.decision.isSpeech
 
         switch tick.event {
@@ -281,7 +278,7 @@ public final class TurnTakingController {
         silentSamples = 0
         state = .callerSpeaking
         intents.append(.notifyAgent(.turnStarted(number: turnNumber)))
-        if configuration.streamsCallerAudio { intents.append(.notifyAgent(.callerAudio(turn: turnNumber, turnAudio))) }
+        if let listener { turnAudio.withUnsafeBufferPointer { listener.hear($0, sampleRate: sampleRate, turn: turnNumber) } }
     }
 
     private func endTurn(lastSpeechEnd: Int, cut: Bool, at time: Double, into intents: inout [Intent]) {
@@ -292,6 +289,7 @@ public final class TurnTakingController {
         }
         endOfTurnTimer.recordNanoseconds(Int64((time - last) * 1e6))
         state = .awaitingAgent
+        listener?.turnEnded(turnNumber)
         let turn = CallerTurn(number: turnNumber, audio: turnAudio, sampleRate: sampleRate, wasCut: cut, startPosition: turnStart)
         intents.append(.notifyAgent(.turnEnded(turn)))
         if let early = held, agentTurn == turnNumber {  // confirmed: release what the early start produced
@@ -342,6 +340,19 @@ public final class TurnTakingController {
         _ output: AgentOutput, turn: Int, producedAt: Double? = nil, at time: Double, into intents: inout [Intent]
     ) {
         guard turn == agentTurn, state != .ended else { return }
+        if case .progress(let step) = output {
+            let at = producedAt ?? time
+            update(turn) { record in
+                switch step {
+                case .recognized(let text):
+                    record.callerText = text
+                    record.recognizerFinal = at
+                case .modelFirstText: if record.modelFirstText == nil { record.modelFirstText = at }
+                case .synthesizerFirstAudio: if record.synthesizerFirstAudio == nil { record.synthesizerFirstAudio = at }
+                }
+            }
+            return
+        }
         update(turn) { if $0.agentFirstOutput == nil { $0.agentFirstOutput = producedAt ?? time } }
         if held != nil {
             held!.append(output)
@@ -375,6 +386,8 @@ public final class TurnTakingController {
             } else {
                 finishCall(into: &intents)
             }
+        case .progress:
+            break
         }
     }
 

@@ -319,8 +319,10 @@ public final class CallSession {
         callSpan.attributes["twilio.call_sid"] = context.callSid
         logger.info("stream started")
         let origin = origin
+        let agent = makeAgent(context)
+        controller.listener = agent.callerAudioListener
         runner = AgentRunner(
-            agent: makeAgent(context),
+            agent: agent,
             clock: { (ContinuousClock.now - origin).inMilliseconds }, deliver: deliver)
         controller.callStarted(context, into: &intents)
     }

@@ -7,29 +7,6 @@ import Synchronization
 import Testing
 import VoiceAgent
 
-/// The documentation's cascade agent, compiled and run with stub closures.
-struct CascadeAgent: Agent {
-    var transcribe: @Sendable ([Float]) async throws -> String
-    var answer: @Sendable (String) -> AsyncThrowingStream<String, any Error>
-    var speak: @Sendable (String) async throws -> [Float]
-
-    func reply(to turn: CallerTurn) -> AsyncThrowingStream<AgentOutput, any Error> {
-        AsyncThrowingStream { continuation in
-            let task = Task {
-                do {
-                    let text = try await transcribe(turn.audio)
-                    for try await sentence in answer(text) {
-                        continuation.yield(.text(sentence))
-                        continuation.yield(.audio(try await speak(sentence), sampleRate: 24000))
-                    }
-                    continuation.finish()
-                } catch { continuation.finish(throwing: error) }
-            }
-            continuation.onTermination = { _ in task.cancel() }
-        }
-    }
-}
-
 /// An agent that never finishes unless cancelled; it records that it saw the cancellation.
 final class SlowAgent: Agent {
     let cancelled = Mutex(false)
@@ -61,29 +38,6 @@ struct AgentTests {
     static let clock: @Sendable () -> Double = {
         let elapsed = ContinuousClock.now - origin
         return Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
-    }
-
-    @Test("the cascade example streams text and audio per sentence")
-    func cascade() async throws {
-        let agent = CascadeAgent(
-            transcribe: { audio in "heard \(audio.count) samples" },
-            answer: { text in
-                AsyncThrowingStream {
-                    $0.yield("You said: \(text).")
-                    $0.yield("Goodbye.")
-                    $0.finish()
-                }
-            },
-            speak: { sentence in [Float](repeating: 0.1, count: sentence.count * 100) })
-        var outputs: [String] = []
-        for try await output in agent.reply(to: CallerTurn(number: 1, audio: [0, 0, 0], sampleRate: 16000)) {
-            switch output {
-            case .text(let text): outputs.append(text)
-            case .audio(let samples, let rate): outputs.append("\(samples.count)@\(rate)")
-            case .hangUp: outputs.append("hangUp")
-            }
-        }
-        #expect(outputs == ["You said: heard 3 samples.", "2600@24000", "Goodbye.", "800@24000"])
     }
 
     @Test("the echo agent plays the turn back in 100 ms chunks; the tone agent hangs up when told")

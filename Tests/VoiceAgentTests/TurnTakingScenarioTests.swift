@@ -5,6 +5,7 @@
 
 import Metrics
 import MetricsTestKit
+import Synchronization
 import Testing
 import VoiceAgent
 import VoiceDSP
@@ -77,7 +78,8 @@ final class Conversation {
     var hungUp: Double?
     var clears: [Double] = []
     var interrupted: [(turn: Int, heard: String)] = []
-    var streamed: [[Float]] = []
+    let listener = RecordingListener()
+    var streamed: [[Float]] { listener.chunks.withLock { $0 } }
 
     enum Delivery {
         case output(AgentOutput)
@@ -95,6 +97,7 @@ final class Conversation {
             }
         self.agent = agent
         self.agentDelay = agentDelay
+        controller.listener = agent.callerAudioListener ?? listener
     }
 
     func say(_ samples: [Float]) { caller += samples }
@@ -183,7 +186,7 @@ final class Conversation {
                 Issue.record("no greeting was asked for")
             case .notifyAgent(let event):
                 if case .interrupted(let number, let heard) = event { interrupted.append((number, heard)) }
-                if case .callerAudio(_, let samples) = event { streamed.append(samples) }
+                await agent.observe(event)
             }
         }
     }
@@ -314,11 +317,11 @@ struct TurnTakingScenarioTests {
 
 @Suite("Turn taking: metrics and streaming")
 struct TurnTakingMetricsTests {
-    @Test("per-turn figures reach swift-metrics; the caller's audio can stream to the agent")
+    @Test("per-turn figures reach swift-metrics; the caller's audio streams to the listener during the turn")
     func metricsAndStreaming() async throws {
         let metrics = TestMetrics()
         let call = try Conversation(
-            agent: ToneAgent(), configuration: .init(streamsCallerAudio: true), metricsFactory: metrics)
+            agent: ToneAgent(), metricsFactory: metrics)
         call.say(Speech.silence(300) + Speech.thePerson + Speech.silence(2000))
         try await call.run()
         let turn = try #require(call.controller.turns.first)
@@ -333,5 +336,14 @@ struct TurnTakingMetricsTests {
         #expect(chunks.first?.count == 4800)
         #expect(chunks.dropFirst().allSatisfy { $0.count == 320 } && chunks.count > 50)
         #expect(chunks.joined().count >= Speech.thePerson.count * 2)
+        #expect(call.listener.ends.withLock { $0 } == [1])
     }
+}
+
+/// Records what the controller streams to an agent's listener.
+final class RecordingListener: CallerAudioListener {
+    let chunks = Mutex<[[Float]]>([])
+    let ends = Mutex<[Int]>([])
+    func hear(_ samples: UnsafeBufferPointer<Float>, sampleRate: Int, turn: Int) { chunks.withLock { $0.append(Array(samples)) } }
+    func turnEnded(_ turn: Int) { ends.withLock { $0.append(turn) } }
 }
