@@ -34,6 +34,7 @@ let package = Package(
         .library(name: "VoicePipeCalls", targets: ["VoicePipeCalls"]),
         .library(name: "VoicePipeServer", targets: ["VoicePipeServer"]),
         .library(name: "VoicePipeTesting", targets: ["VoicePipeTesting"]),
+        .library(name: "VoiceSpeechLocal", targets: ["VoiceSpeechLocal"]),
         .executable(name: "voicepipe", targets: ["voicepipe"]),
     ],
     dependencies: [
@@ -115,6 +116,17 @@ let package = Package(
             ],
             swiftSettings: swiftSettings),
 
+        /// Offline speech on the machine itself: a pocketsphinx recogniser and an espeak-ng synthesiser behind
+        /// VoiceAgent's `SpeechRecognizer` / `SpeechSynthesizer`. A target of its own, so that nobody else links
+        /// pocketsphinx or espeak-ng.
+        .target(
+            name: "VoiceSpeechLocal",
+            dependencies: [
+                "VoiceAgent", "VoiceDSP", "CPocketSphinx", "CPocketSphinxShims", "CESpeakNG",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings),
+
         /// Test doubles that ship as a product of their own, never inside the shipping modules: Twilio's side of
         /// a Media Stream (`TwilioStreamSimulator`) and a simulated caller over a real WebSocket.
         .target(
@@ -126,14 +138,17 @@ let package = Package(
             ],
             swiftSettings: swiftSettings),
 
-        /// The command-line tool: `voicepipe demo|serve|call|loadtest|convert|vad`.
+        /// The command-line tool: `voicepipe demo|serve|call|loadtest|convert|vad|transcribe`.
         .executableTarget(
             name: "voicepipe",
             dependencies: [
-                "VoiceDSP", "VoiceAgent", "VoicePipeCalls", "VoicePipeServer", "VoicePipeTesting", argumentParser,
+                "VoiceDSP", "VoiceAgent", "VoicePipeCalls", "VoicePipeServer", "VoicePipeTesting", "VoiceSpeechLocal",
+                argumentParser,
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "Logging", package: "swift-log"), nioCore,
+                .product(name: "Logging", package: "swift-log"), nioCore, nioHTTP1,
             ],
+            // The demo caller's lines: real recorded speech (Allison Smith, CC-BY-SA-3.0; see its CREDITS.md).
+            resources: [.copy("Resources/DemoCaller")],
             swiftSettings: swiftSettings),
 
         // MARK: - System libraries (Debian: libsamplerate0-dev, libopus-dev)
@@ -142,6 +157,15 @@ let package = Package(
         .systemLibrary(name: "COpus", pkgConfig: "opus", providers: [.apt(["libopus-dev"])]),
         /// Non-variadic C wrappers for opus_encoder_ctl / opus_decoder_ctl.
         .target(name: "COpusShims", dependencies: ["COpus"]),
+
+        // MARK: - System libraries of VoiceSpeechLocal only (Debian: libpocketsphinx-dev, libespeak-ng-dev)
+
+        .systemLibrary(
+            name: "CPocketSphinx", pkgConfig: "pocketsphinx",
+            providers: [.apt(["libpocketsphinx-dev", "pocketsphinx-en-us"])]),
+        /// A non-variadic wrapper for cmd_ln_init, process-wide log silencing, the decoder's cepstral mean.
+        .target(name: "CPocketSphinxShims", dependencies: ["CPocketSphinx"]),
+        .systemLibrary(name: "CESpeakNG", pkgConfig: "espeak-ng", providers: [.apt(["libespeak-ng-dev"])]),
 
         // MARK: - Tests
 
@@ -165,6 +189,11 @@ let package = Package(
             dependencies: [
                 "TwilioREST", "TwilioCore", .product(name: "AsyncHTTPClient", package: "async-http-client"), nioCore, nioHTTP1, nioPosix,
             ],
+            swiftSettings: swiftSettings),
+        /// Needs Debian's pocketsphinx-en-us model and asterisk-core-sounds-en-wav (real recorded prompts).
+        .testTarget(
+            name: "VoiceSpeechLocalTests",
+            dependencies: ["VoiceSpeechLocal", "VoiceAgent", "VoiceDSP", "VoicePipeTestSupport"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "VoicePipeCLITests", dependencies: ["VoiceDSP", "VoicePipeTestSupport"], swiftSettings: swiftSettings),

@@ -8,6 +8,10 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 APT_PACKAGES=(libopus-dev libsamplerate0-dev pkg-config)
+# VoiceSpeechLocal: offline recognition (pocketsphinx and its en-us model) and synthesis (espeak-ng).
+APT_PACKAGES+=(libpocketsphinx-dev pocketsphinx-en-us libespeak-ng-dev)
+# Test data only: real recorded telephone prompts with published transcripts (VoiceSpeechLocalTests).
+APT_PACKAGES+=(asterisk-core-sounds-en-wav)
 
 ensure_packages() {
     local missing=()

@@ -3,6 +3,7 @@
 // SPDX-License-Identifier: Apache-2.0
 //===----------------------------------------------------------------------===//
 
+import Foundation
 import HummingbirdWebSocket
 import Logging
 import NIOCore
@@ -42,10 +43,16 @@ struct CallHandler {
         let queued = QueuedFrames()  // text frames read but not yet handled: a flood is refused, not buffered
         statistics.callStarted()
         var reported = CallSession.Integrity()
-        func report() {
+        var recordedTurns: [TurnRecord] = []
+        let started = Date()
+        func report(ended: Bool = false) {
             let integrity = call.integrity
             statistics.add(integrity, since: reported)
             reported = integrity
+            if let context = call.context, ended || call.controller.turns != recordedTurns {
+                recordedTurns = call.controller.turns
+                server.calls.update(context: context, started: started, turns: recordedTurns, ended: ended)
+            }
         }
 
         // A scheduled play-out needs the 20 ms clock; in-order play-out is driven by arrivals.
@@ -88,6 +95,7 @@ struct CallHandler {
                         call.tick(at: due)
                     case .agent(let delivery):
                         call.agent(delivery)
+                        if case .finished = delivery { report() }
                     case .closed(let reason):
                         call.connectionClosed(error: reason)
                     case .shutdown:
@@ -117,7 +125,7 @@ struct CallHandler {
 
         continuation.finish()
         await call.finish()
-        report()
+        report(ended: true)
         let closing = call.closing
         statistics.callEnded(failed: closing?.isFailure ?? true, intact: call.integrity.isIntact, turns: call.controller.turns)
         switch closing?.kind {

@@ -15,7 +15,8 @@ extension VoicePipeServer {
     /// - `POST voice`: the incoming-call webhook (TwiML connecting the call's stream to the `media` route
     ///   next to it);
     /// - `POST status`: call status callbacks;
-    /// - `GET media`: the Media Stream WebSocket, one ``CallSession``-driven call per connection.
+    /// - `GET media`: the Media Stream WebSocket, one ``CallSession``-driven call per connection;
+    /// - `GET calls/{callSid}`: a call's ``CallRecord`` (JSON).
     ///
     /// ```swift
     /// let voicePipe = VoicePipeServer(configuration: .init(publicURL: "https://agent.example.com", authToken: token,
@@ -46,6 +47,9 @@ extension VoicePipeServer {
         }
         routes.post("status") { request, _ -> Response in
             try await server.statusCallback(request, base: server.base(for: request))
+        }
+        routes.get("calls/:callSid") { request, context -> Response in
+            try server.callRecord(request, callSid: context.parameters.get("callSid") ?? "")
         }
         routes.ws(
             "media",

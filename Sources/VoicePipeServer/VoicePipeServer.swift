@@ -29,6 +29,9 @@ import VoicePipeCalls
 ///   that ``Configuration/makeAgent`` makes for the call's ``CallContext``.
 /// - `POST /twilio/status`: call status callbacks, logged and counted.
 /// - `GET /health`: liveness and the server's call statistics (JSON).
+/// - `GET /calls/{callSid}`: one call's record (``CallRecord``, JSON): what the caller said as recognised,
+///   what the agent said and what the caller heard, and each turn's timings by stage. It holds what callers
+///   said: with ``Configuration/callRecordsToken`` set it needs `Authorization: Bearer <token>`.
 /// - `GET /metrics`: Prometheus text exposition of the server's swift-metrics.
 ///
 /// With an auth token configured, every Twilio request must carry a valid `X-Twilio-Signature`, computed
@@ -62,6 +65,9 @@ public struct VoicePipeServer: Sendable, Service {
         public var maximumMessageBytes: Int
         /// The tracer for the per-call and per-turn spans (`nil`: the bootstrapped one, a no-op by default).
         public var tracer: (any Tracer)?
+        /// The bearer token `GET /calls/{callSid}` requires (`nil`: none; then keep the server on a private
+        /// network, since the records hold what callers said).
+        public var callRecordsToken: String?
 
         /// Creates settings; the defaults serve the echo agent on 127.0.0.1:8080 without validation.
         public init(
@@ -79,6 +85,7 @@ public struct VoicePipeServer: Sendable, Service {
             self.turnTaking = turnTaking
             self.maximumMessageBytes = maximumMessageBytes
             tracer = nil
+            callRecordsToken = nil
         }
     }
 
@@ -86,6 +93,8 @@ public struct VoicePipeServer: Sendable, Service {
     public let configuration: Configuration
     /// Call statistics, shared by every call of this server.
     public let statistics: ServerStatistics
+    /// The records of recent calls, served at `GET /calls/{callSid}`.
+    public let calls = CallLog()
     /// The calls' 20 ms clock (for scheduled play-out), one per server instance.
     let metronome = Metronome()
     /// The registry served at `/metrics`, when the server made its own.
@@ -177,6 +186,9 @@ public struct VoicePipeServer: Sendable, Service {
                 status: .ok, headers: [.contentType: "application/json"],
                 body: .init(byteBuffer: ByteBuffer(string: server.statistics.json())))
         }
+        router.get("/calls/:callSid") { request, context -> Response in
+            try server.callRecord(request, callSid: context.parameters.get("callSid") ?? "")
+        }
         router.get("/metrics") { _, _ -> Response in
             guard let registry = server.registry else { return Response(status: .notFound) }
             var buffer: [UInt8] = []
@@ -227,6 +239,17 @@ public struct VoicePipeServer: Sendable, Service {
 
     /// `POST …/voice`: answers TwiML that connects the call's stream to `mediaURL`, passing the call's ids
     /// and numbers as `<Parameter>`s (they become the ``CallContext``).
+    /// `GET /calls/{callSid}`.
+    func callRecord(_ request: Request, callSid: String) throws -> Response {
+        if let token = configuration.callRecordsToken, request.headers[.authorization] != "Bearer " + token {
+            return Response(status: .unauthorized, headers: [.wwwAuthenticate: "Bearer"])
+        }
+        guard let json = calls.json(callSid: callSid) else {
+            return Response(status: .notFound, body: .init(byteBuffer: ByteBuffer(string: "no call \(callSid) on this server\n")))
+        }
+        return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: json)))
+    }
+
     func answerCall(_ request: Request, base: String, mediaURL: String) async throws -> Response {
         let body = try await request.body.collect(upTo: 64 * 1024)
         let fields = FormEncoding.decode(body.readableBytesView) ?? []

@@ -30,6 +30,11 @@ public struct SimulatedCaller: Sendable {
         public var call: TwilioStreamSimulator.Configuration
         /// Extra headers on the upgrade request (for example `X-Twilio-Signature`).
         public var headers: [(String, String)]
+        /// A conversation instead of a fixed recording: each line is spoken when its cue comes (`audio` is then
+        /// ignored). The call ends when the agent hangs up, or ``tailMilliseconds`` after the last line.
+        public var script: [Line]
+        /// The longest a scripted call may last, in ms.
+        public var maximumMilliseconds: Int
 
         /// Creates settings.
         public init(
@@ -41,6 +46,45 @@ public struct SimulatedCaller: Sendable {
             self.tailMilliseconds = tailMilliseconds
             self.call = call
             self.headers = headers
+            script = []
+            maximumMilliseconds = 120_000
+        }
+
+        /// Settings for a scripted conversation.
+        public init(
+            url: String, script: [Line], tailMilliseconds: Int = 5000, maximumMilliseconds: Int = 120_000,
+            call: TwilioStreamSimulator.Configuration = .init(), headers: [(String, String)] = []
+        ) {
+            self.init(url: url, audio: [], tailMilliseconds: tailMilliseconds, call: call, headers: headers)
+            self.script = script
+            self.maximumMilliseconds = maximumMilliseconds
+        }
+    }
+
+    /// One line of a scripted caller.
+    public struct Line: Sendable {
+        /// When to say it.
+        public enum Cue: Sendable, Hashable {
+            /// Once the agent has said something since the caller's previous line and then been quiet for
+            /// `pause` (or after 10 s without a word from the agent).
+            case afterReply(pause: Duration)
+            /// Over the agent, once `after` of its audio has played since the caller's previous line: a
+            /// barge-in.
+            case interrupting(after: Duration)
+        }
+
+        /// The speech, 8 kHz mono, −1...1.
+        public var audio: [Float]
+        /// When to say it.
+        public var cue: Cue
+        /// What it says (for reports).
+        public var text: String
+
+        /// Creates a line.
+        public init(audio: [Float], cue: Cue = .afterReply(pause: .milliseconds(600)), text: String = "") {
+            self.audio = audio
+            self.cue = cue
+            self.text = text
         }
     }
 
@@ -79,6 +123,10 @@ public struct SimulatedCaller: Sendable {
         public var segments: [PlayedSegment] = []
         /// When each `clear` arrived, ms from the start of the call.
         public var clearTimes: [Double] = []
+        /// When each scripted line began, ms from the start of the call.
+        public var lineStarts: [Double] = []
+        /// Whether the server ended the call (the agent hung up) before the caller sent `stop`.
+        public var hungUp = false
 
         /// Every interruption, timed from the caller's side: for each `clear`, the start of the caller's
         /// speech that caused it, and the agent audio the caller still heard after it.
@@ -188,7 +236,9 @@ public struct SimulatedCaller: Sendable {
         for (name, value) in configuration.headers {
             if let field = HTTPField.Name(name) { clientConfiguration.additionalHeaders[field] = value }
         }
-        let frames = (configuration.audio.count + 159) / 160 + configuration.tailMilliseconds / 20
+        let frames =
+            configuration.script.isEmpty
+            ? (configuration.audio.count + 159) / 160 + configuration.tailMilliseconds / 20 : configuration.maximumMilliseconds / 20
         let outcome = ResultBox()
         try await WebSocketClient.connect(url: configuration.url, configuration: clientConfiguration, logger: logger) {
             inbound, outbound, _ in
@@ -214,8 +264,9 @@ public struct SimulatedCaller: Sendable {
         let (inputs, continuation) = AsyncStream.makeStream(of: Input.self)
         let start = ContinuousClock.now
         func now() -> Double { (ContinuousClock.now - start).inMilliseconds }
+        let script = configuration.script
         var result = Result(
-            turns: turnEnds(configuration.audio).map { Turn(lastSpeech: $0) },
+            turns: script.isEmpty ? turnEnds(configuration.audio).map { Turn(lastSpeech: $0) } : [],
             reply: [Float](repeating: 0, count: frames * 160), framesSent: 0, mediaReceived: 0, marksEchoed: 0, clears: 0,
             lateSends: 0, protocolErrors: [])
         var message: [UInt8] = []
@@ -236,10 +287,29 @@ public struct SimulatedCaller: Sendable {
             result.segments.append(finished)
             segment = nil
         }
+        // The script: the line being spoken, the next one, and what the agent has played since the last line.
+        var speaking: (line: Int, offset: Int)?
+        var nextLine = 0
+        var heardSinceLine = 0  // µ-law bytes of agent audio played since the previous line ended
+        var lastAgentAudio = 0.0
+        var lineEnded = 0.0
+        let lineEnds = script.map { turnEnds($0.audio).last ?? Double($0.audio.count) / 8 }
+        func cued(_ cue: Line.Cue, at time: Double) -> Bool {
+            switch cue {
+            case .afterReply(let pause):
+                if heardSinceLine == 0 { return time - lineEnded >= 10_000 }
+                return twilio.bufferedBytes == 0 && time - lastAgentAudio >= pause.inMilliseconds
+            case .interrupting(let after):
+                return Double(heardSinceLine) / 8 >= after.inMilliseconds
+            }
+        }
+
         func advance(to time: Double) {
             var offset = Int(lastAdvance * 8)
             let startedAt = lastAdvance
             twilio.advance(to: time) { bytes in
+                heardSinceLine += bytes.count
+                lastAgentAudio = time
                 if segment == nil { segment = PlayedSegment(start: startedAt, bytes: [], cleared: false) }
                 segment!.bytes.append(contentsOf: bytes)
                 for byte in bytes where offset < result.reply.count {
@@ -306,9 +376,30 @@ public struct SimulatedCaller: Sendable {
                     try await echoes()
                 case .tick(let frame):
                     if time - Double(20 * (frame + 1)) > 20 { result.lateSends += 1 }
-                    for i in 0..<160 {
-                        let index = frame * 160 + i
-                        pcm[i] = index < configuration.audio.count ? AudioClip.pcm16Sample(configuration.audio[index]) : 0
+                    if script.isEmpty {
+                        for i in 0..<160 {
+                            let index = frame * 160 + i
+                            pcm[i] = index < configuration.audio.count ? AudioClip.pcm16Sample(configuration.audio[index]) : 0
+                        }
+                    } else {
+                        if speaking == nil, nextLine < script.count, cued(script[nextLine].cue, at: time) {
+                            speaking = (nextLine, 0)
+                            result.lineStarts.append(Double(20 * frame))
+                            nextLine += 1
+                        }
+                        for i in 0..<160 { pcm[i] = 0 }
+                        if let (line, offset) = speaking {
+                            let audio = script[line].audio
+                            for i in 0..<160 where offset + i < audio.count { pcm[i] = AudioClip.pcm16Sample(audio[offset + i]) }
+                            if offset + 160 >= audio.count {
+                                result.turns.append(Turn(lastSpeech: Double(20 * frame) - Double(offset) / 8 + lineEnds[line]))
+                                speaking = nil
+                                heardSinceLine = 0
+                                lineEnded = time
+                            } else {
+                                speaking = (line, offset + 160)
+                            }
+                        }
                     }
                     pcm.withUnsafeBufferPointer { input in codes.withUnsafeMutableBufferPointer { MuLaw.encode(input, into: $0) } }
                     codes.withUnsafeBytes { twilio.media($0, timestamp: 20 * frame, into: &message) }
@@ -317,12 +408,16 @@ public struct SimulatedCaller: Sendable {
                     result.framesSent += 1
                     advance(to: time)
                     try await echoes()
-                    if frame == frames - 1 {
+                    let scriptDone =
+                        !script.isEmpty && speaking == nil && nextLine == script.count
+                        && time - lineEnded >= Double(configuration.tailMilliseconds)
+                    if frame == frames - 1 || scriptDone {
                         twilio.stop(into: &message)
                         try await send()
                         break loop
                     }
                 case .closed:
+                    result.hungUp = frames * 20 - Int(time) > 40  // closed by the server, not at the end of the audio
                     break loop
                 }
             }

@@ -64,6 +64,18 @@ func writeReply(_ reply: [Float], to path: String) throws {
     }
 }
 
+/// Writes a call as the caller lived it: stereo, 8 kHz, what the caller said on the left and what they heard
+/// of the agent on the right, on the call's timeline.
+func writeCallRecording(_ result: SimulatedCaller.Result, to path: String) throws {
+    let caller = result.sent.map { Float(MuLaw.decode($0)) / 32768 }
+    do {
+        try WAVFile.writeStereo(left: caller, right: result.reply, sampleRate: 8000, to: path)
+    } catch {
+        printError(error.description)
+        throw ExitCode(1)
+    }
+}
+
 func quietLogger() -> Logger {
     var logger = Logger(label: "voicepipe")
     logger.logLevel = ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .error

@@ -34,6 +34,8 @@ struct Loadtest: AsyncParsableCommand {
     @Option(help: "The started server's agent sample rate; at 8000 the echo is checked byte for byte against each caller's audio.")
     var agentSampleRate = 8000
     @Flag(help: "Print one JSON object.") var json = false
+    @OptionGroup(title: "Cascade agent (--agent cascade: each caller holds the demo's conversation, line after line)")
+    var cascade: CascadeOptions
 
     /// What one caller heard.
     struct CallHeard: Encodable {
@@ -103,15 +105,21 @@ struct Loadtest: AsyncParsableCommand {
 
         let callerAudio = audio
         let count = calls
+        let seconds = duration
+        // The cascade: the demo's lines but the goodbye (the agent would hang up), over and over, each after
+        // the agent's reply, until the call's time is up.
+        let script = agent == .cascade ? Self.conversation(lasting: duration) : []
         let results = await withTaskGroup(of: (callSid: String, result: SimulatedCaller.Result?).self) { group in
             for index in 0..<count {
                 group.addTask {
                     try? await Task.sleep(for: .milliseconds(index * 1000 / max(count, 1)))  // spread the starts over 1 s
                     let sid = String(format: "%032x", index)
+                    let call = TwilioStreamSimulator.Configuration(callSid: "CA" + sid, streamSid: "MZ" + sid)
                     let caller = SimulatedCaller(
-                        .init(
-                            url: mediaURL, audio: callerAudio, tailMilliseconds: 1000,
-                            call: .init(callSid: "CA" + sid, streamSid: "MZ" + sid)), logger: quietLogger())
+                        script.isEmpty
+                            ? .init(url: mediaURL, audio: callerAudio, tailMilliseconds: 1000, call: call)
+                            : .init(url: mediaURL, script: script, tailMilliseconds: 1000, maximumMilliseconds: seconds * 1000, call: call),
+                        logger: quietLogger())
                     return ("CA" + sid, try? await caller.run())
                 }
             }
@@ -211,13 +219,24 @@ struct Loadtest: AsyncParsableCommand {
         print("load generator: \(report.callerLateSends) sends more than 20 ms late\(generatorCPU)")
     }
 
+    /// The demo caller's lines without the goodbye, repeated to fill `seconds` (the call ends at its time).
+    static func conversation(lasting seconds: Int) -> [SimulatedCaller.Line] {
+        guard let lines = try? Demo.callerLines().filter({ $0.text != "goodbye" }), !lines.isEmpty else { return [] }
+        let spoken = lines.reduce(0) { $0 + $1.audio.count } / 8000 + 1
+        return (0..<max(1, seconds / spoken)).flatMap { _ in lines.map { SimulatedCaller.Line(audio: $0.audio, text: $0.text) } }
+    }
+
     /// Starts `voicepipe serve --port 0` and reads the port it prints.
     private func startServer() throws -> (Process, Int) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
         process.arguments = [
             "serve", "--port", "0", "--agent", agent.rawValue, "--vad", vad.rawValue, "--agent-sample-rate", "\(agentSampleRate)",
+            "--stt", cascade.stt.rawValue, "--stt-vocabulary", cascade.sttVocabulary.rawValue, "--llm", cascade.llm.rawValue,
+            "--tts", cascade.tts.rawValue, "--voice", cascade.voice,
         ]
+        if let playbook = cascade.playbook { process.arguments! += ["--playbook", playbook] }
+        if let greeting = cascade.greeting { process.arguments! += ["--greeting", greeting] }
         var environment = ProcessInfo.processInfo.environment
         environment["TWILIO_AUTH_TOKEN"] = nil
         environment["LOG_LEVEL"] = environment["LOG_LEVEL"] ?? "error"

@@ -13,12 +13,13 @@ import VoicePipeServer
 
 /// The built-in agents.
 enum AgentKind: String, ExpressibleByArgument, CaseIterable {
-    case echo, tone
+    case echo, tone, cascade
 
-    /// The agent factory, with an optional greeting clip.
+    /// The agent factory for echo and tone, with an optional greeting clip (the cascade's parts come from
+    /// ``CascadeOptions``).
     func make(greeting: AudioClip? = nil) -> @Sendable (CallContext) -> any Agent {
         switch self {
-        case .echo: { _ in EchoAgent(greeting: greeting) }
+        case .echo, .cascade: { _ in EchoAgent(greeting: greeting) }
         case .tone: { _ in ToneAgent(greeting: greeting) }
         }
     }
@@ -49,19 +50,22 @@ struct Serve: AsyncParsableCommand {
         abstract: "Serve Twilio's webhooks and media streams with a built-in agent.",
         discussion: """
             Point your Twilio number's voice webhook at <public-url>/twilio/voice. With TWILIO_AUTH_TOKEN set, \
-            every request must carry a valid X-Twilio-Signature.
+            every request must carry a valid X-Twilio-Signature. GET /calls/<CallSid> returns a call's turns (what \
+            was recognised and said, and the timings); with VOICEPIPE_CALLS_TOKEN set it needs that bearer token.
             """)
 
     @Option(help: "The address to listen on.") var host = "127.0.0.1"
     @Option(help: "The port (0: any free port).") var port = 8080
     @Option(help: "The URL Twilio reaches this server at, e.g. https://agent.example.com (default http://host:port).")
     var publicURL: String?
-    @Option(help: "The agent that answers: echo (plays each turn back) or tone.") var agent = AgentKind.echo
+    @Option(help: "The agent that answers: echo (plays each turn back), tone, or cascade (recogniser, model, synthesiser).")
+    var agent = AgentKind.echo
     @Option(help: "The voice activity detector: silero (accurate) or classic (cheap).") var vad = VoiceActivityDetector.Model.silero
     @Option(help: "The sample rate of the audio the agent hears, in Hz (8000 hands it Twilio's audio unresampled).")
     var agentSampleRate = 16000
     @Option(help: "A WAV file the agent plays when a call starts, before the caller speaks (any supported WAV).")
     var greetingAudio: String?
+    @OptionGroup(title: "Cascade agent") var cascade: CascadeOptions
 
     func run() async throws {
         var logger = Logger(label: "voicepipe")
@@ -70,7 +74,9 @@ struct Serve: AsyncParsableCommand {
         logger.info("signature validation \(token == nil ? "off (TWILIO_AUTH_TOKEN not set)" : "on")")
         let greeting = try AgentKind.loadGreeting(greetingAudio)
         var configuration = VoicePipeServer.Configuration(
-            host: host, port: port, publicURL: publicURL, authToken: token, makeAgent: agent.make(greeting: greeting))
+            host: host, port: port, publicURL: publicURL, authToken: token,
+            makeAgent: agent == .cascade ? try cascade.makeAgent(logger: logger) : agent.make(greeting: greeting))
+        configuration.callRecordsToken = ProcessInfo.processInfo.environment["VOICEPIPE_CALLS_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
         configuration.stream.inbound.voiceActivity.model = vad
         configuration.stream.inbound.outputRate = agentSampleRate
         let server = VoicePipeServer(configuration: configuration, logger: logger)

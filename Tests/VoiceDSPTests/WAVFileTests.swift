@@ -311,4 +311,20 @@ struct WAVFileTests {
             try WAVFile.encode(AudioClip(sampleRate: 0, samples: [0]), encoding: .pcm16)
         }
     }
+
+    @Test("a stereo call recording: interleaved frames, the shorter channel padded, read back channel by channel")
+    func writeStereo() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("stereo-\(UUID().uuidString).wav").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let left: [Float] = [0.5, -0.5, 0.25, 0]
+        let right: [Float] = [0.125, 0.25]
+        try WAVFile.writeStereo(left: left, right: right, sampleRate: 8000, to: path)
+        let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+        #expect(bytes.count == 44 + 4 * 4)
+        #expect(Array(bytes[22..<24]) == [2, 0] && Array(bytes[28..<32]) == [0x00, 0x7D, 0, 0] && Array(bytes[32..<34]) == [4, 0])
+        let file = try WAVFile(path: path, channels: .downmix)
+        #expect(file.channelCount == 2 && file.clip.sampleRate == 8000 && file.clip.samples.count == 4)
+        let pcm = (0..<8).map { Int16(bitPattern: UInt16(bytes[44 + 2 * $0]) | UInt16(bytes[45 + 2 * $0]) << 8) }
+        #expect(pcm == [16384, 4096, -16384, 8192, 8192, 0, 0, 0])
+    }
 }

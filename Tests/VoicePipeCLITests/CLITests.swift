@@ -231,11 +231,11 @@ struct DemoCommandTests {
         var protocolErrors: [String]
     }
 
-    @Test("the main job: server and simulated call in one command, every turn answered, reply.wav written")
+    @Test("the echo demo: server and simulated call in one command, every turn answered, the call recorded in stereo")
     func demo() throws {
         let dir = try TemporaryDirectory()
-        let reply = dir.path("reply.wav")
-        let result = try VoicePipeCLI.run(["demo", "--output", reply, "--json"])
+        let reply = dir.path("call.wav")
+        let result = try VoicePipeCLI.run(["demo", "--agent", "echo", "--output", reply, "--json"])
         #expect(result.status == 0, "\(result.stderr)")
         let output = try JSONDecoder().decode(Output.self, from: Data(result.stdout.utf8))
         // The bundled recording has four sentences (the second with long pauses): each turn gets an echo.
@@ -245,8 +245,48 @@ struct DemoCommandTests {
             #expect(latency > 400 && latency < 2000, "latency \(latency) ms")
         }
         #expect(output.protocolErrors.isEmpty && output.marksEchoed == output.mediaReceived && output.mediaReceived > 200)
-        let wav = try WAVFile(path: reply)
-        #expect(wav.clip.sampleRate == 8000 && wav.clip.samples.count == output.framesSent * 160)
-        #expect(wav.clip.samples.contains { abs($0) > 0.05 })  // the agent's voice is in it
+        let wav = try WAVFile(path: reply, channels: .downmix)
+        #expect(wav.channelCount == 2 && wav.clip.sampleRate == 8000 && wav.clip.samples.count == output.framesSent * 160)
+        #expect(wav.clip.samples.contains { abs($0) > 0.05 })  // the caller's and the agent's voices are in it
+    }
+
+    struct Record: Decodable {
+        struct Turn: Decodable {
+            var callerText: String?
+            var agentText: String
+            var heardText: String?
+            var interrupted: Bool
+            var latency: [String: Double]
+        }
+        var callSid: String
+        var turns: [Turn]
+    }
+
+    @Test("the cascade demo converses: recognised words, a barge-in, a goodbye that hangs up, GET /calls/{callSid}")
+    func conversation() throws {
+        let dir = try TemporaryDirectory()
+        let call = dir.path("call.wav")
+        let result = try VoicePipeCLI.run(["demo", "--output", call, "--json"])
+        // The demo exits 1 unless every line was said, the agent was interrupted and it hung up.
+        #expect(result.status == 0, "\(result.stderr)")
+        let record = try JSONDecoder().decode(Record.self, from: Data(result.stdout.utf8))
+        #expect(record.turns.count == 4, "\(result.stdout)")
+        guard record.turns.count == 4 else { return }
+        // What the recogniser heard: the line's words or close (pocketsphinx hears "five" as "nine" on the phone).
+        #expect(record.turns[0].callerText == "telephone number")
+        #expect(record.turns[2].callerText == "tomorrow")
+        #expect(record.turns[1].callerText?.hasSuffix("one two three four") == true)
+        // The second line cut the callback reply: the caller heard part of it, and the number was read back.
+        #expect(record.turns[0].interrupted && record.turns[0].agentText.hasPrefix(record.turns[0].heardText ?? "-"))
+        #expect((record.turns[0].heardText ?? "").count < record.turns[0].agentText.count)
+        #expect(record.turns[1].agentText.contains("one two three four"))
+        #expect(record.turns[3].agentText == "Thank you for calling. Goodbye.")
+        for turn in record.turns {
+            let response = try #require(turn.latency["response"])
+            #expect(response > 400 && response < 1200, "response \(response) ms")
+            #expect(try #require(turn.latency["recognizer"]) < 300)
+        }
+        let wav = try WAVFile(path: call, channels: .downmix)
+        #expect(wav.channelCount == 2 && wav.clip.sampleRate == 8000 && wav.clip.duration > 15)
     }
 }

@@ -333,12 +333,20 @@ public final class CascadeAgent: Agent {
                             yield(.progress(.synthesizerFirstAudio))
                         }
                         if let range = chunk.text, range.upperBound > covered {
-                            let words = sent.scalars.withLock { scalars -> String in
+                            let (words, end) = sent.scalars.withLock { scalars -> (String, Int) in
+                                // Punctuation right after the chunk's last word goes with it ("course," not
+                                // "course" then ","), so the transcript reads as written.
+                                var end = min(range.upperBound, scalars.count)
+                                while end < scalars.count, !scalars[end].properties.isWhitespace,
+                                    !scalars[end].properties.isAlphabetic, !("0"..."9").contains(scalars[end])
+                                {
+                                    end += 1
+                                }
                                 var string = String.UnicodeScalarView()
-                                string.append(contentsOf: scalars[covered..<min(range.upperBound, scalars.count)])
-                                return String(string)
+                                string.append(contentsOf: scalars[covered..<end])
+                                return (String(string), end)
                             }
-                            covered = range.upperBound
+                            covered = end
                             let trimmed = words.trimmingWhitespace
                             if !trimmed.isEmpty {
                                 yield(.text(trimmed))

@@ -4,9 +4,11 @@
 //===----------------------------------------------------------------------===//
 
 extension WAVFile {
-    /// Builds a complete mono WAV file: `RIFF`/`WAVE`, `fmt `, `fact` (non-PCM encodings), `data`.
-    static func serialize(_ clip: AudioClip, encoding: AudioEncoding) throws(WAVError) -> [UInt8] {
+    /// Builds a complete WAV file: `RIFF`/`WAVE`, `fmt `, `fact` (non-PCM encodings), `data`. With more than
+    /// one channel, `clip.samples` are interleaved frames.
+    static func serialize(_ clip: AudioClip, encoding: AudioEncoding, channels: Int = 1) throws(WAVError) -> [UInt8] {
         guard (1...maximumSampleRate).contains(clip.sampleRate) else { throw .invalidSampleRate(clip.sampleRate) }
+        precondition((1...8).contains(channels) && clip.samples.count % channels == 0, "interleaved frames of 1...8 channels")
         let dataSize = clip.samples.count * encoding.bytesPerSample
         let isPCM = encoding == .pcm16
         let formatSize = isPCM ? 16 : 18  // non-PCM formats carry cbSize = 0
@@ -23,16 +25,16 @@ extension WAVFile {
         out.append(fourCC: "fmt ")
         out.append(le32: formatSize)
         out.append(le16: Int(encoding.formatTag))
-        out.append(le16: 1)  // channels
+        out.append(le16: channels)
         out.append(le32: clip.sampleRate)
-        out.append(le32: clip.sampleRate * encoding.bytesPerSample)  // byte rate
-        out.append(le16: encoding.bytesPerSample)  // block align
+        out.append(le32: clip.sampleRate * encoding.bytesPerSample * channels)  // byte rate
+        out.append(le16: encoding.bytesPerSample * channels)  // block align
         out.append(le16: encoding.bytesPerSample * 8)  // bits per sample
         if !isPCM {
             out.append(le16: 0)  // cbSize
             out.append(fourCC: "fact")
             out.append(le32: 4)
-            out.append(le32: clip.samples.count)
+            out.append(le32: clip.samples.count / channels)
         }
         out.append(fourCC: "data")
         out.append(le32: dataSize)

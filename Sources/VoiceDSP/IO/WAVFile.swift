@@ -94,4 +94,19 @@ public struct WAVFile: Sendable, Equatable {
     public static func write(_ clip: AudioClip, encoding: AudioEncoding, to path: String) throws(WAVError) {
         try POSIXFile.writeAll(try serialize(clip, encoding: encoding), path: path)
     }
+
+    /// Writes a stereo file from two channels (the shorter is padded with silence), for example a call
+    /// recording with the caller on the left and the agent on the right.
+    ///
+    /// - Throws: The errors of ``write(_:encoding:to:)``.
+    public static func writeStereo(
+        left: [Float], right: [Float], sampleRate: Int, encoding: AudioEncoding = .pcm16, to path: String
+    ) throws(WAVError) {
+        let frames = max(left.count, right.count)
+        var interleaved = [Float](repeating: 0, count: frames * 2)
+        for index in left.indices { interleaved[2 * index] = left[index] }
+        for index in right.indices { interleaved[2 * index + 1] = right[index] }
+        try POSIXFile.writeAll(
+            try serialize(AudioClip(sampleRate: sampleRate, samples: interleaved), encoding: encoding, channels: 2), path: path)
+    }
 }

@@ -1,0 +1,121 @@
+//===----------------------------------------------------------------------===//
+// VoicePipe — real-time telephony voice pipelines in Swift.
+// SPDX-License-Identifier: Apache-2.0
+//===----------------------------------------------------------------------===//
+
+import Foundation
+import Synchronization
+import Testing
+import VoiceAgent
+import VoicePipeServer
+import VoicePipeTesting
+
+/// A recogniser that hears "the person at extension" in every utterance it was fed audio for.
+private struct HearsThePerson: SpeechRecognizer {
+    let sampleRate = 16000
+    func makeSession() async throws -> any RecognitionSession { Session() }
+
+    final class Session: RecognitionSession {
+        let fed = Mutex(0)
+        func accept(_ samples: UnsafeBufferPointer<Float>) throws { fed.withLock { $0 += samples.count } }
+        func partialResult() -> Transcript? { nil }
+        func finishUtterance() async throws -> Transcript {
+            let samples = fed.withLock { count in
+                defer { count = 0 }
+                return count
+            }
+            return Transcript(text: samples > 16000 ? "the person at extension" : "")
+        }
+        func cancelUtterance() { fed.withLock { $0 = 0 } }
+        func close() async {}
+    }
+}
+
+/// A model that repeats what it heard.
+private struct Repeats: LanguageModel {
+    func respond(to messages: [ChatMessage]) -> AsyncThrowingStream<ModelOutput, any Error> {
+        let heard = messages.last?.content ?? ""
+        return AsyncThrowingStream { continuation in
+            continuation.yield(.text("You said: \(heard)."))
+            continuation.finish()
+        }
+    }
+}
+
+/// A synthesiser that voices each word as 200 ms of a quiet tone.
+private struct Hums: SpeechSynthesizer {
+    let sampleRate = 16000
+    func makeStream() async throws -> any SynthesisStream { Stream() }
+
+    final class Stream: SynthesisStream {
+        let audio: AsyncThrowingStream<SynthesizedAudio, any Error>
+        let continuation: AsyncThrowingStream<SynthesizedAudio, any Error>.Continuation
+        let offset = Mutex(0)
+        init() { (audio, continuation) = AsyncThrowingStream.makeStream(of: SynthesizedAudio.self) }
+
+        func send(_ text: String) async throws {
+            let base = offset.withLock { value in
+                defer { value += text.unicodeScalars.count }
+                return value
+            }
+            var position = 0
+            for word in text.split(separator: " ", omittingEmptySubsequences: false) {
+                let length = word.unicodeScalars.count
+                if length > 0 {
+                    let tone = (0..<3200).map { Float(sin(Double($0) * 0.2)) * 0.05 }
+                    continuation.yield(SynthesizedAudio(samples: tone, text: (base + position)..<(base + position + length)))
+                }
+                position += length + 1
+            }
+        }
+        func finish() async throws { continuation.finish() }
+        func cancel() { continuation.finish() }
+    }
+}
+
+@Suite("Call records", .serialized)
+struct CallRecordTests {
+    @Test("GET /calls/{callSid}: the caller's words as recognised, the agent's reply as heard, and each stage's timing")
+    func callRecord() async throws {
+        try await Exclusive.shared.run {
+            var configuration = VoicePipeServer.Configuration(port: 0)
+            configuration.makeAgent = { _ in CascadeAgent(recognizer: HearsThePerson(), model: Repeats(), synthesizer: Hums()) }
+            configuration.callRecordsToken = "secret"
+            let running = try await RunningServer.start(configuration)
+            let callSid = "CA" + String(repeating: "1", count: 32)
+            let audio = Speech.silence(300) + Speech.thePerson + Speech.silence(300)
+            let result = try await SimulatedCaller(
+                .init(url: running.mediaURL, audio: audio, tailMilliseconds: 3000, call: .init(callSid: callSid, streamSid: "MZ1"))
+            ).run()
+            try await running.settle()
+            #expect(result.turns.count == 1 && result.turns[0].latency != nil)
+
+            #expect(try await running.get("/calls/\(callSid)").status == 401)
+            #expect(try await running.get("/calls/\(callSid)", headers: [("Authorization", "Bearer wrong")]).status == 401)
+            #expect(try await running.get("/calls/CAnothere", headers: [("Authorization", "Bearer secret")]).status == 404)
+            let response = try await running.get("/calls/\(callSid)", headers: [("Authorization", "Bearer secret")])
+            #expect(response.status == 200)
+            let decoder = JSONDecoder()
+            decoder.dateDecodingStrategy = .iso8601
+            let record = try decoder.decode(CallRecord.self, from: Data(response.body.utf8))
+            #expect(record.callSid == callSid && record.ended != nil)
+            let turn = try #require(record.turns.first)
+            #expect(turn.callerText == "the person at extension")
+            #expect(turn.agentText == "You said: the person at extension.")
+            #expect(turn.heardText == turn.agentText && !turn.interrupted)
+            for stage in ["endOfTurn", "recognizer", "model", "synthesizer", "response", "played"] {
+                #expect(turn.latency[stage] != nil, "no \(stage) latency")
+            }
+            let timeline = turn.timeline
+            let ordered = [
+                timeline.callerLastSpeech, timeline.endOfTurnDecision, timeline.recognizerFinal, timeline.modelFirstText,
+                timeline.synthesizerFirstAudio, timeline.firstAudioToTransport, timeline.firstAudioPlayed,
+            ]
+            .compactMap { $0 }
+            #expect(ordered.count == 7 && ordered == ordered.sorted(), "\(ordered)")
+            // The recogniser had the turn before it ended: its final comes within a few tens of ms of the end of turn.
+            #expect(try #require(turn.latency["recognizer"]) < 50)
+            await running.stop()
+        }
+    }
+}
