@@ -82,7 +82,7 @@ struct CascadeAgentTests {
     @Test("synthesis starts on the first clause, long before the model has finished")
     func firstClauseFirst() async throws {
         let model = ScriptedModel(
-            [.text("Of course. "), .text("Let me look that up for you, "), .text("it takes a moment.")], pause: .milliseconds(400))
+            [.text("Of course. "), .text("Let me look that up for you, "), .text("it takes a moment.")], pause: .seconds(1))
         let agent = CascadeAgent(recognizer: ScriptedRecognizer(["hours"]), model: model, synthesizer: WordSynthesizer())
         speak(agent, turn: 1, milliseconds: 500)
         var firstAudio: ContinuousClock.Instant?
@@ -92,14 +92,14 @@ struct CascadeAgentTests {
         let produced = model.produced.withLock { $0 }
         let last = try #require(produced.last)
         let first = try #require(firstAudio)
-        #expect(first < last.at - .milliseconds(600), "first audio \(last.at - first) before the model's last piece")
+        #expect(first < last.at - .milliseconds(1500), "first audio \(last.at - first) before the model's last piece")
         await agent.observe(.callEnded)
     }
 
     @Test("cancelling mid-synthesis cancels the model and the synthesiser together; nothing comes after")
     func cancelMidSynthesis() async throws {
         let model = ScriptedModel(
-            [.text("One two three four. "), .text("Five six seven eight. "), .text("Nine ten.")], pause: .milliseconds(200))
+            [.text("One two three four. "), .text("Five six seven eight. "), .text("Nine ten.")], pause: .seconds(1))
         let synthesizer = WordSynthesizer(delay: .milliseconds(50))
         let agent = CascadeAgent(recognizer: ScriptedRecognizer(["tell me"]), model: model, synthesizer: synthesizer)
         speak(agent, turn: 1, milliseconds: 500)
@@ -114,12 +114,12 @@ struct CascadeAgentTests {
         _ = await task.result
         let atCancel = received.withLock { $0.count }
         let madeAtCancel = synthesizer.chunksMade.load(ordering: .relaxed)
-        try await Task.sleep(for: .milliseconds(700))  // the model would have produced everything by now
+        try await Task.sleep(for: .milliseconds(1500))  // the model would have produced its second piece by now
         #expect(model.terminated.load(ordering: .relaxed) == 1)
         #expect(synthesizer.cancels.load(ordering: .relaxed) >= 1)
         #expect(received.withLock { $0.count } == atCancel)
         #expect(synthesizer.chunksMade.load(ordering: .relaxed) <= madeAtCancel + 1)  // at most the chunk in flight
-        #expect(model.produced.withLock { $0.count } < 3)
+        #expect(model.produced.withLock { $0.count } == 1)
         await agent.observe(.callEnded)
     }
 

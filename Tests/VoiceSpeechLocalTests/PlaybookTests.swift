@@ -46,7 +46,7 @@ struct PlaybookTests {
         var outputs: [ModelOutput] = []
         let messages = [
             ChatMessage(.system, "ignored"), ChatMessage(.user, "call back"), ChatMessage(.assistant, "Sure."),
-            ChatMessage(.user, "bye"),
+            ChatMessage(.user, "goodbye"),
         ]
         for try await output in model.respond(to: messages) { outputs.append(output) }
         #expect(outputs == [.text("Thank you for calling. Goodbye."), .hangUp])

@@ -40,13 +40,17 @@ public final class CascadeAgent: Agent {
         public var ignoresEmptyTurns: Bool
         /// The most caller/agent exchanges kept for the model (older ones are dropped; default 20).
         public var maximumExchanges: Int
+        /// Where the recognition task runs (default: ``RecognitionWorkers/shared``, threads of their own;
+        /// `nil`: Swift's cooperative pool, fine for a recogniser that only sends audio over the network).
+        public var recognitionWorkers: RecognitionWorkers?
 
         /// Creates settings.
         public init(
             instructions: String? = nil, greeting: String? = nil,
             apology: String = "Sorry, I'm having trouble on my side. Could you say that again?", minimumClause: Int = 24,
-            ignoresEmptyTurns: Bool = true, maximumExchanges: Int = 20
+            ignoresEmptyTurns: Bool = true, maximumExchanges: Int = 20, recognitionWorkers: RecognitionWorkers? = .shared
         ) {
+            self.recognitionWorkers = recognitionWorkers
             self.instructions = instructions
             self.greeting = greeting
             self.apology = apology
@@ -166,6 +170,8 @@ public final class CascadeAgent: Agent {
             let heard: String
             do {
                 heard = try await self.transcript(turn: turn.number, needed: needed)
+            } catch is CancellationError {
+                throw CancellationError()
             } catch {
                 self.logger.error("recognition failed on turn \(turn.number): \(error)")
                 try await self.apologize(yield)
@@ -191,13 +197,14 @@ public final class CascadeAgent: Agent {
     private func startRecognition() {
         state.withLock { state in
             guard state.recognition == nil, !state.ended else { return }
-            state.recognition = Task { await self.recognize() }
+            state.recognition = Task(executorPreference: configuration.recognitionWorkers?.nextExecutor()) { await self.recognize() }
         }
     }
 
-    /// The recognition task: drains the ring into the call's session, utterance by utterance.
+    /// The recognition task: opens the call's session at once (a local decoder takes a while to start, better
+    /// spent while the greeting plays), then drains the ring into it, utterance by utterance.
     private func recognize() async {
-        var session: (any RecognitionSession)?
+        var session: (any RecognitionSession)? = try? await recognizer.makeSession()
         var resampler: Resampler?
         var scratch = [Float](repeating: 0, count: 4 * CallerAudioRing.Frame.capacity)
         var currentTurn = -1

@@ -29,8 +29,9 @@ extension Playbook {
                 name: "transfer", phrases: ["extension", "transfer", "operator"],
                 reply: "Everyone is on a call right now, so let me book a callback for you instead. What number should we call?"),
             Intent(
-                name: "goodbye", phrases: ["goodbye", "bye", "that's all", "no thank you"],
+                name: "goodbye", phrases: ["goodbye", "that's all", "no thank you"],
                 reply: "Thank you for calling. Goodbye.", hangUp: true),
         ],
+        // Not "bye": over the telephone band pocketsphinx hears "five" as "bye", and a digit must never hang up.
         vocabulary: ["at", "to", "am", "pm", "in the morning", "in the afternoon"])
 }
