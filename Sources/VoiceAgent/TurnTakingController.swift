@@ -134,6 +134,10 @@ public final class TurnTakingController {
     private let pipelineTimer: Metrics.Timer
     private let endOfTurnTimer: Metrics.Timer
     private let playedTimer: Metrics.Timer
+    private let stageTimers: [ReplyStage: Metrics.Timer]
+
+    /// The stages of a reply that a ``CascadeAgent``-like agent reports, each timed from the step before.
+    private enum ReplyStage: Hashable { case recognizer, model, synthesizer }
     private let bargeIns: Counter
 
     /// Creates a controller.
@@ -142,13 +146,21 @@ public final class TurnTakingController {
     ///   backend, a no-op unless the app bootstraps one): timers `voicepipe_turn_response_seconds` (caller's
     ///   last speech to first reply audio handed over), `voicepipe_turn_pipeline_added_seconds`,
     ///   `voicepipe_turn_end_of_turn_seconds` (last speech to the decision),
-    ///   `voicepipe_turn_first_audio_played_seconds` (last speech to first reply audio played) and the counter
+    ///   `voicepipe_turn_first_audio_played_seconds` (last speech to first reply audio played), for agents that
+    ///   report ``ReplyProgress`` `voicepipe_turn_recognizer_seconds` (end-of-turn decision to the recogniser's
+    ///   final), `voicepipe_turn_model_seconds` (final to the model's first text) and
+    ///   `voicepipe_turn_synthesizer_seconds` (first text to the synthesiser's first audio), and the counter
     ///   `voicepipe_barge_ins_total`.
     public init(configuration: Configuration = Configuration(), metricsFactory: any MetricsFactory = MetricsSystem.factory) {
         responseTimer = Metrics.Timer(label: "voicepipe_turn_response_seconds", factory: metricsFactory)
         pipelineTimer = Metrics.Timer(label: "voicepipe_turn_pipeline_added_seconds", factory: metricsFactory)
         endOfTurnTimer = Metrics.Timer(label: "voicepipe_turn_end_of_turn_seconds", factory: metricsFactory)
         playedTimer = Metrics.Timer(label: "voicepipe_turn_first_audio_played_seconds", factory: metricsFactory)
+        stageTimers = [
+            .recognizer: Metrics.Timer(label: "voicepipe_turn_recognizer_seconds", factory: metricsFactory),
+            .model: Metrics.Timer(label: "voicepipe_turn_model_seconds", factory: metricsFactory),
+            .synthesizer: Metrics.Timer(label: "voicepipe_turn_synthesizer_seconds", factory: metricsFactory),
+        ]
         bargeIns = Counter(label: "voicepipe_barge_ins_total", factory: metricsFactory)
         self.configuration = configuration
         echoFactor = configuration.echoReturnLossDB.map { Float(pow(10, Double(-$0) / 20)) } ?? 0
@@ -342,15 +354,24 @@ public final class TurnTakingController {
         guard turn == agentTurn, state != .ended else { return }
         if case .progress(let step) = output {
             let at = producedAt ?? time
+            var timed: (ReplyStage, from: Double?)?
             update(turn) { record in
                 switch step {
                 case .recognized(let text):
                     record.callerText = text
                     record.recognizerFinal = at
-                case .modelFirstText: if record.modelFirstText == nil { record.modelFirstText = at }
-                case .synthesizerFirstAudio: if record.synthesizerFirstAudio == nil { record.synthesizerFirstAudio = at }
+                    timed = (.recognizer, record.endOfTurnDecision)
+                case .modelFirstText:
+                    guard record.modelFirstText == nil else { return }
+                    record.modelFirstText = at
+                    timed = (.model, record.recognizerFinal)
+                case .synthesizerFirstAudio:
+                    guard record.synthesizerFirstAudio == nil else { return }
+                    record.synthesizerFirstAudio = at
+                    timed = (.synthesizer, record.modelFirstText)
                 }
             }
+            if let (stage, from) = timed, let from { stageTimers[stage]?.recordNanoseconds(Int64(max(0, at - from) * 1e6)) }
             return
         }
         update(turn) { if $0.agentFirstOutput == nil { $0.agentFirstOutput = producedAt ?? time } }

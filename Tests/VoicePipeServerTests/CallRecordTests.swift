@@ -115,6 +115,11 @@ struct CallRecordTests {
             #expect(ordered.count == 7 && ordered == ordered.sorted(), "\(ordered)")
             // The recogniser had the turn before it ended: its final comes within a few tens of ms of the end of turn.
             #expect(try #require(turn.latency["recognizer"]) < 50)
+            // The stages reach the metrics too.
+            let metrics = try await running.get("/metrics").body
+            for stage in ["recognizer", "model", "synthesizer"] {
+                #expect(metrics.contains("voicepipe_turn_\(stage)_seconds_count 1"), "no \(stage) timer")
+            }
             await running.stop()
         }
     }
