@@ -151,14 +151,21 @@ struct SPSCRingBufferConcurrencyTests {
 
 /// Runs a closure on a dedicated OS thread (not the cooperative pool, which the spinning loops would starve)
 /// and hands back its result.
+///
+/// The result is handed over under an `NSCondition` (a pthread mutex and condition variable, which
+/// ThreadSanitizer intercepts). A `DispatchSemaphore` is not enough: libdispatch waits on a futex that TSan
+/// cannot see, so it reported the hand-over itself as a race.
 final class TestThread<Result: Sendable>: @unchecked Sendable {
-    private var result: Result?
-    private let done = DispatchSemaphore(value: 0)
+    private let condition = NSCondition()
+    private var result: Result?  // guarded by `condition`
 
     init(_ body: @escaping @Sendable () -> Result) {
         let thread = Thread { [self] in
-            result = body()
-            done.signal()
+            let value = body()
+            condition.lock()
+            result = value
+            condition.signal()
+            condition.unlock()
         }
         thread.start()
     }
@@ -167,11 +174,13 @@ final class TestThread<Result: Sendable>: @unchecked Sendable {
         get async {
             await withCheckedContinuation { continuation in
                 DispatchQueue.global().async { [self] in
-                    done.wait()
-                    continuation.resume()
+                    condition.lock()
+                    while result == nil { condition.wait() }
+                    let value = result!
+                    condition.unlock()
+                    continuation.resume(returning: value)
                 }
             }
-            return result!
         }
     }
 }
