@@ -35,6 +35,8 @@ let package = Package(
         .library(name: "VoicePipeServer", targets: ["VoicePipeServer"]),
         .library(name: "VoicePipeTesting", targets: ["VoicePipeTesting"]),
         .library(name: "VoiceSpeechLocal", targets: ["VoiceSpeechLocal"]),
+        .library(name: "VoiceProviders", targets: ["VoiceProviders"]),
+        .library(name: "VoiceProvidersTesting", targets: ["VoiceProvidersTesting"]),
         .executable(name: "voicepipe", targets: ["voicepipe"]),
     ],
     dependencies: [
@@ -127,6 +129,33 @@ let package = Package(
             ],
             swiftSettings: swiftSettings),
 
+        /// Hosted providers behind VoiceAgent's interfaces: OpenAI-compatible chat (SSE, tools), Deepgram live
+        /// recognition, ElevenLabs / Cartesia / OpenAI synthesis and the OpenAI Realtime agent. A target of its
+        /// own, so that a DSP-only or offline user never builds an HTTP or WebSocket client.
+        .target(
+            name: "VoiceProviders",
+            dependencies: [
+                "VoiceAgent", "VoiceDSP", "TwilioCore", "TwilioREST",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+                .product(name: "Logging", package: "swift-log"), .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "HTTPTypes", package: "swift-http-types"), nioCore, nioHTTP1,
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings),
+
+        /// Local stand-ins that speak each provider's exact wire protocol, with delays and injected faults, for
+        /// tests, benchmarks and `voicepipe stand-ins`.
+        .target(
+            name: "VoiceProvidersTesting",
+            dependencies: [
+                "VoiceDSP", .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+                .product(name: "Logging", package: "swift-log"), .product(name: "HTTPTypes", package: "swift-http-types"),
+                nioCore, .product(name: "NIOWebSocket", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings),
+
         /// Test doubles that ship as a product of their own, never inside the shipping modules: Twilio's side of
         /// a Media Stream (`TwilioStreamSimulator`) and a simulated caller over a real WebSocket.
         .target(
@@ -194,6 +223,15 @@ let package = Package(
         .testTarget(
             name: "VoiceSpeechLocalTests",
             dependencies: ["VoiceSpeechLocal", "VoiceAgent", "VoiceDSP", "VoicePipeTestSupport"],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "VoiceProvidersTests",
+            dependencies: [
+                "VoiceProviders", "VoiceProvidersTesting", "VoiceAgent", "VoiceDSP", "TwilioREST", "VoicePipeTestSupport",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"), .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"), nioCore,
+            ],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "VoicePipeCLITests", dependencies: ["VoiceDSP", "VoicePipeTestSupport"], swiftSettings: swiftSettings),

@@ -321,8 +321,8 @@ public final class CascadeAgent: Agent {
         let minimumClause = configuration.minimumClause
         let rate = synthesizer.sampleRate
         do {
-            let hangUp = try await withTaskCancellationHandler {
-                try await withThrowingTaskGroup(of: Bool.self) { group in
+            let actions = try await withTaskCancellationHandler {
+                try await withThrowingTaskGroup(of: ReplyActions.self) { group in
                     group.addTask {
                         do {
                             return try await Self.feed(text, into: synthesis, sent: sent, minimumClause: minimumClause, yield)
@@ -362,16 +362,17 @@ public final class CascadeAgent: Agent {
                         }
                         if !chunk.samples.isEmpty { yield(.audio(chunk.samples, sampleRate: rate)) }
                     }
-                    let hangUp = try await group.next() ?? false
+                    let actions = try await group.next() ?? ReplyActions()
                     self.state.withLock { state in
                         if let index = state.exchanges.firstIndex(where: { $0.turn == turn }) { state.exchanges[index].agent = spoken }
                     }
-                    return hangUp
+                    return actions
                 }
             } onCancel: {
                 synthesis.cancel()
             }
-            if hangUp { yield(.hangUp) }
+            if !actions.digits.isEmpty { yield(.audio(KeypadTones.render(actions.digits, sampleRate: rate), sampleRate: rate)) }
+            if actions.hangUp { yield(.hangUp) }
         } catch {
             synthesis.cancel()
             if Task.isCancelled || error is CancellationError { throw CancellationError() }
@@ -380,14 +381,20 @@ public final class CascadeAgent: Agent {
         }
     }
 
-    /// Sends the model's text to the synthesiser clause by clause; returns whether the model hung up.
+    /// What a reply does besides speaking.
+    private struct ReplyActions: Sendable {
+        var hangUp = false
+        var digits = ""
+    }
+
+    /// Sends the model's text to the synthesiser clause by clause; returns what else the model asked for.
     private static func feed(
         _ text: AsyncThrowingStream<ModelOutput, any Error>, into synthesis: any SynthesisStream, sent: SentText,
         minimumClause: Int, _ yield: @escaping @Sendable (AgentOutput) -> Void
-    ) async throws -> Bool {
+    ) async throws -> ReplyActions {
         var chunker = ClauseChunker(minimumClause: minimumClause)
         var first = true
-        var hangUp = false
+        var actions = ReplyActions()
         func send(_ clause: String) async throws {
             sent.scalars.withLock { $0.append(contentsOf: clause.unicodeScalars) }
             try await synthesis.send(clause)
@@ -401,12 +408,14 @@ public final class CascadeAgent: Agent {
                 }
                 for clause in chunker.push(piece) { try await send(clause) }
             case .hangUp:
-                hangUp = true
+                actions.hangUp = true
+            case .sendDigits(let digits):
+                actions.digits += digits
             }
         }
         if let rest = chunker.flush() { try await send(rest) }
         try await synthesis.finish()
-        return hangUp
+        return actions
     }
 
     /// Says the apology: synthesised afresh, or the copy made at the start of the call.

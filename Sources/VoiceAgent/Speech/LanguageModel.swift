@@ -42,4 +42,8 @@ public enum ModelOutput: Sendable, Hashable {
     case text(String)
     /// End the call once the reply has been said.
     case hangUp
+    /// Play these keypad tones (`0`–`9`, `*`, `#`, `A`–`D`; `w` is a half-second pause) after the reply's
+    /// words: how an agent answers an automated menu on the other end of the line. Twilio's Media Streams
+    /// cannot send DTMF events, so the tones go in-band, as audio (ITU-T Q.23 frequencies).
+    case sendDigits(String)
 }

@@ -1,0 +1,79 @@
+//===----------------------------------------------------------------------===//
+// VoicePipe — real-time telephony voice pipelines in Swift.
+// SPDX-License-Identifier: Apache-2.0
+//===----------------------------------------------------------------------===//
+
+public import Hummingbird
+public import HummingbirdWebSocket
+public import Logging
+import NIOCore
+
+/// The router type every stand-in registers its routes on.
+public typealias StandInRouter = Router<BasicWebSocketRequestContext>
+
+/// A loopback HTTP + WebSocket server that hosts one or more stand-ins on an ephemeral port.
+///
+/// Each stand-in adds its HTTP routes to `http` and its WebSocket routes to `webSocket` (a handshake the
+/// WebSocket router refuses with `.dontUpgrade` falls through to the HTTP router, so a stand-in can answer a
+/// refused handshake with the provider's own status and headers by registering a `GET` on the same path).
+public final class StandInHost: Sendable {
+    /// The port it listens on (127.0.0.1).
+    public let port: Int
+    private let task: Task<Void, any Error>
+
+    /// `http://127.0.0.1:port`: the base URL to give a client (`ws://` is derived from it).
+    public var baseURL: String { "http://127.0.0.1:\(port)" }
+
+    /// Starts a server with the routes `register` adds, on `port` (0: any free port), and returns once it
+    /// listens.
+    public static func start(
+        port: Int = 0, logger: Logger = Logger(label: "voicepipe.stand-in"),
+        register: (_ http: StandInRouter, _ webSocket: StandInRouter) -> Void
+    ) async throws -> StandInHost {
+        let http = StandInRouter(context: BasicWebSocketRequestContext.self)
+        let webSocket = StandInRouter(context: BasicWebSocketRequestContext.self)
+        register(http, webSocket)
+        var serverConfiguration = WebSocketServerConfiguration()
+        serverConfiguration.maxFrameSize = 4 << 20
+        let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
+        let running = Application(
+            router: http,
+            server: .http1WebSocketUpgrade(webSocketRouter: webSocket, configuration: .init(ws: serverConfiguration)),
+            configuration: .init(address: .hostname("127.0.0.1", port: port), serverName: "VoicePipe stand-in"),
+            onServerRunning: { channel in
+                portContinuation.yield(channel.localAddress?.port ?? 0)
+                portContinuation.finish()
+            },
+            logger: logger)
+        let task = Task { try await running.runService(gracefulShutdownSignals: []) }
+        var bound = 0
+        for await value in ports {
+            bound = value
+            break
+        }
+        guard bound > 0 else {
+            task.cancel()
+            throw StandInError.notListening
+        }
+        return StandInHost(port: bound, task: task)
+    }
+
+    private init(port: Int, task: Task<Void, any Error>) {
+        self.port = port
+        self.task = task
+    }
+
+    /// Stops the server (open connections are closed).
+    public func stop() async {
+        task.cancel()
+        _ = try? await task.value
+    }
+
+    deinit { task.cancel() }
+}
+
+/// Why a stand-in could not start.
+public enum StandInError: Error, Sendable {
+    /// The server did not report a port.
+    case notListening
+}
