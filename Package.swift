@@ -227,8 +227,11 @@ let package = Package(
         .testTarget(
             name: "VoiceProvidersTests",
             dependencies: [
-                "VoiceProviders", "VoiceProvidersTesting", "VoiceAgent", "VoiceDSP", "TwilioREST", "VoicePipeTestSupport",
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                "VoiceProviders", "VoiceProvidersTesting", "VoiceAgent", "VoiceDSP", "TwilioREST", "TwilioCore",
+                "TwilioMediaStreams", "VoicePipeCalls", "VoicePipeServer", "VoicePipeTesting", "VoiceSpeechLocal",
+                "VoicePipeTestSupport", .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"), .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "MetricsTestKit", package: "swift-metrics"), nioCore,
             ],
