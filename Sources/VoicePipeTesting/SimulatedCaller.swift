@@ -276,9 +276,17 @@ public struct SimulatedCaller: Sendable {
         var pcm = [Int16](repeating: 0, count: 160)
         var codes = [UInt8](repeating: 0xFF, count: 160)
 
+        // Set when a write finds the connection closed: the server hung up between our last read and this
+        // write, which Twilio treats as the end of the stream, not as an error.
+        var closedUnderWrite = false
         func send() async throws {
-            try await outbound.write(.text(String(decoding: message, as: UTF8.self)))
-            message.removeAll(keepingCapacity: true)
+            defer { message.removeAll(keepingCapacity: true) }
+            guard !closedUnderWrite else { return }
+            do {
+                try await outbound.write(.text(String(decoding: message, as: UTF8.self)))
+            } catch ChannelError.ioOnClosedChannel, ChannelError.outputClosed, ChannelError.alreadyClosed {
+                closedUnderWrite = true
+            }
         }
         var segment: PlayedSegment?
         func endSegment(cleared: Bool) {
@@ -408,6 +416,10 @@ public struct SimulatedCaller: Sendable {
                     result.framesSent += 1
                     advance(to: time)
                     try await echoes()
+                    if closedUnderWrite {
+                        result.hungUp = frames * 20 - Int(time) > 40
+                        break loop
+                    }
                     let scriptDone =
                         !script.isEmpty && speaking == nil && nextLine == script.count
                         && time - lineEnded >= Double(configuration.tailMilliseconds)

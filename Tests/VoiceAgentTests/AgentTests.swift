@@ -70,7 +70,11 @@ struct AgentTests {
         #expect(!deliveries.finished)
         runner.cancel(turn: 1)  // synchronous: a barge-in's clear can go out in the same step
         let countAtCancel = deliveries.items.withLock { $0.count }
-        await runner.finish()  // waits for the task
+        await runner.finish()  // waits for the runner's task
+        // The reply's own inner task learns of the cancel through the stream's termination handler, on
+        // another thread: give it a bounded moment rather than assume it ran before finish() returned.
+        let deadline = ContinuousClock.now + .seconds(5)
+        while !agent.cancelled.withLock({ $0 }), ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(1)) }
         #expect(agent.cancelled.withLock { $0 })
         #expect(deliveries.items.withLock { $0.count } == countAtCancel, "a cancelled reply delivered after cancel")
         let kinds = deliveries.items.withLock { items in
