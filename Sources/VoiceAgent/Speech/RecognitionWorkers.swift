@@ -51,19 +51,3 @@ public final class RecognitionWorkers: Sendable {
         workers[next.add(1, ordering: .relaxed).oldValue % workers.count]
     }
 }
-
-/// What the machine has.
-enum System {
-    /// The processors available to this process.
-    static var activeProcessorCount: Int {
-        #if canImport(Glibc)
-            Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
-        #else
-            4
-        #endif
-    }
-}
-
-#if canImport(Glibc)
-    import Glibc
-#endif

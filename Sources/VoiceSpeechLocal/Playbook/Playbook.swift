@@ -180,27 +180,7 @@ public struct Playbook: Sendable, Hashable, Codable {
     ]
 
     /// Lower-case words, punctuation dropped (apostrophes inside words kept), digits spelled out.
-    static func words(_ text: String) -> [String] {
-        var words: [String] = []
-        var current = ""
-        func close() {
-            let trimmed = current.trimmingCharacters(in: CharacterSet(charactersIn: "'"))
-            if !trimmed.isEmpty { words.append(trimmed) }
-            current = ""
-        }
-        for character in text.lowercased() {
-            if let digit = character.wholeNumberValue, character.isASCII {
-                close()
-                words.append(["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"][digit])
-            } else if character.isLetter || character == "'" {
-                current.append(character)
-            } else {
-                close()
-            }
-        }
-        close()
-        return words
-    }
+    static func words(_ text: String) -> [String] { PhraseGrammar.words(of: text) }
 
     static func occursInOrder(_ phrase: [String], in heard: [String]) -> Bool {
         var index = heard.startIndex
