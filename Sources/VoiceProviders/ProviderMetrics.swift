@@ -40,8 +40,10 @@ public struct ProviderMetrics: Sendable {
 
     /// Counts an error.
     public func recordError(_ error: ProviderError) {
-        Counter(label: "voicepipe_provider_errors_total", dimensions: [("provider", provider), ("operation", operation), ("kind", error.kind)])
-            .increment()
+        Counter(
+            label: "voicepipe_provider_errors_total", dimensions: [("provider", provider), ("operation", operation), ("kind", error.kind)]
+        )
+        .increment()
     }
 
     /// Counts a retry.

@@ -4,9 +4,9 @@
 //===----------------------------------------------------------------------===//
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// The stand-in synthesisers' "voice": a deterministic, speech-like signal for any text, so that a call

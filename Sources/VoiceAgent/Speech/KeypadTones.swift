@@ -4,9 +4,9 @@
 //===----------------------------------------------------------------------===//
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// In-band DTMF: the dual tones of a telephone keypad (ITU-T Q.23), as audio.
