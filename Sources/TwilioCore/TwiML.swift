@@ -148,6 +148,15 @@ extension TwiML.Node {
     /// `<Hangup/>`.
     public static var hangup: TwiML.Node { .element(name: "Hangup", attributes: [:], children: []) }
 
+    /// `<Dial callerId timeout><Number>number</Number></Dial>`: connect the caller to `number` (E.164). With
+    /// no `callerId` Twilio shows the caller's own number; `timeout` is how long it rings, in seconds.
+    public static func dial(_ number: String, callerId: String? = nil, timeout: Int? = nil) -> TwiML.Node {
+        var attributes: [String: String] = [:]
+        attributes["callerId"] = callerId
+        attributes["timeout"] = timeout.map(String.init)
+        return .element(name: "Dial", attributes: attributes, children: [.element(name: "Number", attributes: [:], children: [.text(number)])])
+    }
+
     /// `<Redirect>url</Redirect>`.
     public static func redirect(_ url: String, method: String? = nil) -> TwiML.Node {
         .element(name: "Redirect", attributes: method.map { ["method": $0] } ?? [:], children: [.text(url)])

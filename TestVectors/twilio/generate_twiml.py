@@ -43,6 +43,8 @@ SDK_METHOD = {
     "Pause": ("pause", None),
     "Hangup": ("hangup", None),
     "Redirect": ("redirect", "url"),
+    "Dial": ("dial", "number"),
+    "Number": ("number", "phone_number"),
 }
 
 # --- tiny helpers to write the build trees below ------------------------------------------
@@ -223,6 +225,17 @@ CASES = [
         "description": "Newline, tab and CR in text content are written raw (not escaped); "
         "\"]]>\" is safe because > is always escaped.",
         "build": response(el("Say", text="line1\nline2\tcol\r\nend ]]> done")),
+    },
+    {
+        "name": "say_then_dial_number",
+        "description": "A transfer, as VoicePipe's transfer_call tool writes it: <Say> then "
+        "<Dial callerId timeout><Number>. The call's stream ends and Twilio dials the number.",
+        "build": response(
+            el("Say", text="Transferring you now."),
+            el("Dial", [("callerId", "+14155550100"), ("timeout", "20")], children=[
+                el("Number", text="+14155550123"),
+            ]),
+        ),
     },
     {
         "name": "attribute_order_sorted",

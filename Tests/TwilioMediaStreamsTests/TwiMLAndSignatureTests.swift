@@ -48,6 +48,13 @@ struct TwiMLTests {
         }
     }
 
+    @Test("the dial builder writes what the SDK writes for a transfer")
+    func dialBuilder() throws {
+        let expected = try #require(Self.file.cases.first { $0.name == "say_then_dial_number" }).xml
+        let xml = TwiML.response([.say("Transferring you now."), .dial("+14155550123", callerId: "+14155550100", timeout: 20)]).xml
+        #expect(xml == expected)
+    }
+
     @Test("the verb builders write what the SDK writes for a typical agent call")
     func builders() {
         let xml = TwiML.response([
