@@ -154,7 +154,8 @@ extension TwiML.Node {
         var attributes: [String: String] = [:]
         attributes["callerId"] = callerId
         attributes["timeout"] = timeout.map(String.init)
-        return .element(name: "Dial", attributes: attributes, children: [.element(name: "Number", attributes: [:], children: [.text(number)])])
+        return .element(
+            name: "Dial", attributes: attributes, children: [.element(name: "Number", attributes: [:], children: [.text(number)])])
     }
 
     /// `<Redirect>url</Redirect>`.
