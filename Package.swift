@@ -167,12 +167,12 @@ let package = Package(
             ],
             swiftSettings: swiftSettings),
 
-        /// The command-line tool: `voicepipe demo|serve|call|loadtest|convert|vad|transcribe`.
+        /// The command-line tool: `voicepipe demo|serve|call|loadtest|convert|vad|transcribe|stand-ins`.
         .executableTarget(
             name: "voicepipe",
             dependencies: [
                 "VoiceDSP", "VoiceAgent", "VoicePipeCalls", "VoicePipeServer", "VoicePipeTesting", "VoiceSpeechLocal",
-                argumentParser,
+                "VoiceProviders", "VoiceProvidersTesting", "TwilioREST", argumentParser,
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"), nioCore, nioHTTP1,
             ],
@@ -231,9 +231,9 @@ let package = Package(
                 "TwilioMediaStreams", "VoicePipeCalls", "VoicePipeServer", "VoicePipeTesting", "VoiceSpeechLocal",
                 "VoicePipeTestSupport", .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                .product(name: "Logging", package: "swift-log"), .product(name: "Metrics", package: "swift-metrics"),
-                .product(name: "MetricsTestKit", package: "swift-metrics"), nioCore,
+                .product(name: "HTTPTypes", package: "swift-http-types"), .product(name: "Logging", package: "swift-log"),
+                nioCore, nioHTTP1,
+                .product(name: "NIOWebSocket", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings),
         .testTarget(

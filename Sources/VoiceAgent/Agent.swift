@@ -99,9 +99,11 @@ public enum AgentEvent: Sendable {
     /// The caller pressed a key.
     case dtmf(String)
     /// The caller cut the agent's reply to turn `number` (0: the greeting) short; `heard` is the part of its
-    /// text that was played. Sent on a barge-in only: a reply cancelled before any of its audio played, or by
-    /// the end of the call, gets no such event.
-    case interrupted(number: Int, heard: String)
+    /// text that was played, `playedMilliseconds` how much of the reply's own audio the caller heard (the
+    /// transport's mark-based count, to the 20 ms frame), so that a speech-to-speech agent can truncate its
+    /// provider's copy of the reply there. Sent on a barge-in only: a reply cancelled before any of its audio
+    /// played, or by the end of the call, gets no such event.
+    case interrupted(number: Int, heard: String, playedMilliseconds: Double)
     /// The call ended.
     case callEnded
 }
@@ -125,6 +127,9 @@ public enum ReplyProgress: Sendable, Hashable {
     case recognized(String)
     /// The language model's first piece of text.
     case modelFirstText
+    /// The model's first clause went to the synthesiser: how long the model took to write a clause worth
+    /// speaking, after its first text.
+    case modelFirstClause
     /// The synthesiser's first audio.
     case synthesizerFirstAudio
 }

@@ -18,6 +18,8 @@ public struct TurnRecord: Sendable, Hashable, Codable {
     public var recognizerFinal: Double?
     /// When the language model's first text arrived.
     public var modelFirstText: Double?
+    /// When the model's first clause went to the synthesiser.
+    public var modelFirstClause: Double?
     /// When the synthesiser's first audio arrived.
     public var synthesizerFirstAudio: Double?
     /// When the agent produced its first output (audio or text).

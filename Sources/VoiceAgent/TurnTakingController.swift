@@ -365,10 +365,13 @@ public final class TurnTakingController {
                     guard record.modelFirstText == nil else { return }
                     record.modelFirstText = at
                     timed = (.model, record.recognizerFinal)
+                case .modelFirstClause:
+                    guard record.modelFirstClause == nil else { return }
+                    record.modelFirstClause = at
                 case .synthesizerFirstAudio:
                     guard record.synthesizerFirstAudio == nil else { return }
                     record.synthesizerFirstAudio = at
-                    timed = (.synthesizer, record.modelFirstText)
+                    timed = (.synthesizer, record.modelFirstClause ?? record.modelFirstText)
                 }
             }
             if let (stage, from) = timed, let from { stageTimers[stage]?.recordNanoseconds(Int64(max(0, at - from) * 1e6)) }
@@ -446,7 +449,7 @@ public final class TurnTakingController {
         if cleared {
             let heard = Self.heard(segments, total: utteranceAudioMilliseconds, playedMilliseconds: playedMilliseconds)
             update(utteranceTurn) { $0.heardText = heard }
-            intents.append(.notifyAgent(.interrupted(number: utteranceTurn, heard: heard)))
+            intents.append(.notifyAgent(.interrupted(number: utteranceTurn, heard: heard, playedMilliseconds: playedMilliseconds)))
             return
         }
         guard finished, utterance == self.utterance else { return }

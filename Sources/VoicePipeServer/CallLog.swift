@@ -25,8 +25,9 @@ public struct CallRecord: Sendable, Hashable, Codable {
         /// When each step happened, in ms on the call's clock (the call's start is 0).
         public var timeline: TurnRecord
         /// The stages, in ms: from the caller's last speech to the end-of-turn decision (`endOfTurn`), to
-        /// the recogniser's final (`recognizer`), from there to the model's first text (`model`), to the
-        /// synthesiser's first audio (`synthesizer`), to the first audio handed to the transport
+        /// the recogniser's final (`recognizer`), from there to the model's first text (`model`), to its
+        /// first whole clause (`clause`), from that to the synthesiser's first audio (`synthesizer`), to the
+        /// first audio handed to the transport
         /// (`response`, from the last speech) and to Twilio's report that it played (`played`, from the
         /// last speech).
         public var latency: [String: Double]
@@ -45,7 +46,8 @@ public struct CallRecord: Sendable, Hashable, Codable {
             span("endOfTurn", record.callerLastSpeech, record.endOfTurnDecision)
             span("recognizer", record.endOfTurnDecision, record.recognizerFinal)
             span("model", record.recognizerFinal, record.modelFirstText)
-            span("synthesizer", record.modelFirstText, record.synthesizerFirstAudio)
+            span("clause", record.modelFirstText, record.modelFirstClause)
+            span("synthesizer", record.modelFirstClause ?? record.modelFirstText, record.synthesizerFirstAudio)
             span("response", record.callerLastSpeech, record.firstAudioToTransport)
             span("played", record.callerLastSpeech, record.firstAudioPlayed)
             self.latency = latency

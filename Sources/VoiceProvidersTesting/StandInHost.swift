@@ -13,9 +13,11 @@ public typealias StandInRouter = Router<BasicWebSocketRequestContext>
 
 /// A loopback HTTP + WebSocket server that hosts one or more stand-ins on an ephemeral port.
 ///
-/// Each stand-in adds its HTTP routes to `http` and its WebSocket routes to `webSocket` (a handshake the
-/// WebSocket router refuses with `.dontUpgrade` falls through to the HTTP router, so a stand-in can answer a
-/// refused handshake with the provider's own status and headers by registering a `GET` on the same path).
+/// Each stand-in adds its HTTP routes to `http` and its WebSocket routes to `webSocket`. A handshake the
+/// WebSocket router refuses (`.dontUpgrade`) is answered by Hummingbird itself with an empty 400: it does not
+/// reach the HTTP router. A stand-in therefore records a refusal where it decides it, and answers with the
+/// provider's own status and body the plain `GET` a client sends afterwards to learn why (WebSocket clients
+/// do not expose a refused upgrade's response).
 public final class StandInHost: Sendable {
     /// The port it listens on (127.0.0.1).
     public let port: Int

@@ -4,13 +4,16 @@
 //===----------------------------------------------------------------------===//
 
 import ArgumentParser
+import Foundation
 import Logging
+import TwilioREST
 import VoiceAgent
+import VoiceProviders
 import VoiceSpeechLocal
 
-/// The recognisers `--stt` can name (the hosted ones join this list).
+/// The recognisers `--stt` can name.
 enum RecognizerKind: String, ExpressibleByArgument, CaseIterable {
-    case pocketsphinx
+    case pocketsphinx, deepgram
 }
 
 /// What the recogniser listens for.
@@ -23,25 +26,78 @@ enum VocabularyKind: String, ExpressibleByArgument, CaseIterable {
 
 /// The language models `--llm` can name.
 enum ModelKind: String, ExpressibleByArgument, CaseIterable {
-    case playbook
+    case playbook, openai
 }
 
 /// The synthesisers `--tts` can name.
 enum SynthesizerKind: String, ExpressibleByArgument, CaseIterable {
-    case espeak
+    case espeak, elevenlabs, cartesia, openai
+
+    /// The voice used when `--voice` is not given.
+    var defaultVoice: String {
+        switch self {
+        case .espeak: "en-us"
+        case .openai: "alloy"
+        // ElevenLabs' long-standing default premade voice ("Rachel").
+        case .elevenlabs: "21m00Tcm4TlvDq8ikWAM"
+        // A voice from Cartesia's own examples ("Barbershop Man").
+        case .cartesia: "a0e99841-438c-4a64-b679-ae501e7d6091"
+        }
+    }
 }
 
-/// `--agent cascade`'s parts: recogniser, language model, synthesiser.
+/// `--agent cascade`'s parts: recogniser, language model, synthesiser; and `--agent realtime`'s settings.
 struct CascadeOptions: ParsableArguments {
-    @Option(help: "Speech recognition for --agent cascade: pocketsphinx (local).") var stt = RecognizerKind.pocketsphinx
-    @Option(help: "What the recogniser listens for: playbook (its phrases, open vocabulary as the fallback) or open.")
+    @Option(help: "Speech recognition for --agent cascade: pocketsphinx (local) or deepgram (DEEPGRAM_API_KEY).")
+    var stt = RecognizerKind.pocketsphinx
+    @Option(help: "What pocketsphinx listens for: playbook (its phrases, open vocabulary as the fallback) or open.")
     var sttVocabulary = VocabularyKind.playbook
-    @Option(help: "The language model for --agent cascade: playbook (local, follows --playbook).") var llm = ModelKind.playbook
+    @Option(help: "The language model for --agent cascade: playbook (local, follows --playbook) or openai (OPENAI_API_KEY).")
+    var llm = ModelKind.playbook
+    @Option(help: "The model --llm openai asks for (any OpenAI-compatible server's model name).") var llmModel = "gpt-4o-mini"
+    @Option(help: "The system prompt for --llm openai and --agent realtime (default: a brief phone front desk).")
+    var instructions: String?
+    @Option(
+        parsing: .singleValue,
+        help: "A number --llm openai may transfer calls to, as +E164=purpose (repeatable; needs TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN).")
+    var transferTo: [String] = []
     @Option(help: "The playbook file (JSON) for --llm playbook (default: the bundled front desk).") var playbook: String?
-    @Option(help: "Speech synthesis for --agent cascade: espeak (local espeak-ng).") var tts = SynthesizerKind.espeak
-    @Option(help: "The espeak-ng voice.") var voice = "en-us"
+    @Option(help: "Speech synthesis for --agent cascade: espeak (local), elevenlabs, cartesia or openai.")
+    var tts = SynthesizerKind.espeak
+    @Option(help: "The voice: an espeak-ng voice, an ElevenLabs or Cartesia voice id, an OpenAI voice name (defaults per --tts).")
+    var voice: String?
+    @Option(help: "The model --agent realtime asks for.") var realtimeModel = "gpt-realtime"
+    @Flag(
+        help:
+            "No local fallback for hosted providers (by default espeak-ng speaks when a hosted voice fails, pocketsphinx hears when Deepgram fails)."
+    )
+    var noFallback = false
     @Option(help: "What the agent says when the call starts (default: the playbook's greeting; \"\" for none).")
     var greeting: String?
+
+    /// The front desk's instructions for a hosted model.
+    static let defaultInstructions = """
+        You answer the phone at a small company's front desk. Speak in short, plain sentences: one or two per \
+        turn, no lists, no markdown. If the caller says goodbye, say goodbye and call hang_up.
+        """
+
+    /// The agent sample rate that suits these parts: 8 kHz when a hosted service takes Twilio's µ-law as it is.
+    var preferredAgentSampleRate: Int { stt == .deepgram ? 8000 : 16000 }
+
+    /// The command-line arguments that give another `voicepipe` process the same options.
+    var arguments: [String] {
+        var arguments = [
+            "--stt", stt.rawValue, "--stt-vocabulary", sttVocabulary.rawValue, "--llm", llm.rawValue, "--llm-model", llmModel,
+            "--tts", tts.rawValue, "--realtime-model", realtimeModel,
+        ]
+        if let voice { arguments += ["--voice", voice] }
+        if let instructions { arguments += ["--instructions", instructions] }
+        for target in transferTo { arguments += ["--transfer-to", target] }
+        if let playbook { arguments += ["--playbook", playbook] }
+        if let greeting { arguments += ["--greeting", greeting] }
+        if noFallback { arguments.append("--no-fallback") }
+        return arguments
+    }
 
     /// Loads the playbook (the bundled one by default).
     func loadPlaybook() throws -> Playbook {
@@ -49,35 +105,123 @@ struct CascadeOptions: ParsableArguments {
         do { return try Playbook(contentsOf: playbook) } catch { throw ValidationError("--playbook: \(error)") }
     }
 
-    /// Builds the parts once (models are loaded here, so a missing model is one line at startup) and returns
-    /// the per-call agent factory.
+    /// A hosted provider's endpoint from the environment; otherwise one line on standard error that says
+    /// what is missing, and exit status 1.
+    static func endpoint(_ provider: Provider, for option: String) throws -> ProviderEndpoint {
+        do { return try provider.endpoint(from: ProcessInfo.processInfo.environment) } catch {
+            printError("\(option): \(error)")
+            throw ExitCode(1)
+        }
+    }
+
+    /// Builds the parts once (models are loaded and keys checked here, so a missing model or key is one line
+    /// at startup) and returns the per-call agent factory.
     func makeAgent(logger: Logger) throws -> @Sendable (CallContext) -> any Agent {
         let playbook = try loadPlaybook()
-        let recognizer: any SpeechRecognizer
-        switch stt {
-        case .pocketsphinx:
+        let local: () throws -> any SpeechRecognizer = {
             let vocabulary: PocketSphinxRecognizer.Vocabulary =
                 sttVocabulary == .open ? .open : .phrases(playbook.phrases, digits: playbook.expectsDigits)
-            do { recognizer = try PocketSphinxRecognizer(vocabulary: vocabulary) } catch {
+            do { return try PocketSphinxRecognizer(vocabulary: vocabulary) } catch {
                 throw ValidationError("--stt pocketsphinx: \(error)")
             }
         }
-        let model: any LanguageModel
+        let recognizer: any SpeechRecognizer
+        switch stt {
+        case .pocketsphinx: recognizer = try local()
+        case .deepgram:
+            let deepgram = DeepgramRecognizer(endpoint: try Self.endpoint(.deepgram, for: "--stt deepgram"), logger: logger)
+            recognizer = noFallback ? deepgram : FallbackRecognizer(primary: deepgram, fallback: try local(), logger: logger)
+        }
+        let makeModel: @Sendable (CallContext) -> any LanguageModel
         switch llm {
-        case .playbook: model = PlaybookModel(playbook: playbook)
+        case .playbook:
+            let model = PlaybookModel(playbook: playbook)
+            makeModel = { _ in model }
+        case .openai:
+            let endpoint = try Self.endpoint(.openAI, for: "--llm openai")
+            let configuration = OpenAIChatModel.Configuration(model: llmModel)
+            let transfer = try transferTool()
+            makeModel = { context in
+                var tools: [ModelTool] = [.hangUp(), .sendDigits()]
+                if let transfer { tools.append(transfer(context.callSid)) }
+                return OpenAIChatModel(endpoint: endpoint, configuration: configuration, tools: tools, logger: logger)
+            }
         }
-        let synthesizer: any SpeechSynthesizer
-        switch tts {
-        case .espeak:
-            do { synthesizer = try ESpeakSynthesizer(voice: voice) } catch { throw ValidationError("--tts espeak: \(error)") }
-        }
-        let configuration = CascadeAgent.Configuration(
-            greeting: greeting.map { $0.isEmpty ? nil : $0 } ?? playbook.greeting)
+        let synthesizer = try makeSynthesizer(logger: logger)
+        var configuration = CascadeAgent.Configuration(greeting: greeting.map { $0.isEmpty ? nil : $0 } ?? playbook.greeting)
+        if llm == .openai { configuration.instructions = instructions ?? Self.defaultInstructions }
+        logger.info("cascade: \(stt.rawValue) → \(llm.rawValue) → \(tts.rawValue)\(noFallback ? "" : " (local fallbacks on)")")
+        let settings = configuration
         return { context in
             var callLogger = logger
             callLogger[metadataKey: "callSid"] = .string(context.callSid)
             return CascadeAgent(
-                recognizer: recognizer, model: model, synthesizer: synthesizer, configuration: configuration, logger: callLogger)
+                recognizer: recognizer, model: makeModel(context), synthesizer: synthesizer, configuration: settings,
+                logger: callLogger)
+        }
+    }
+
+    /// The synthesiser, with espeak-ng behind a hosted voice unless `--no-fallback`.
+    private func makeSynthesizer(logger: Logger) throws -> any SpeechSynthesizer {
+        let voice = self.voice ?? tts.defaultVoice
+        let hosted: any SpeechSynthesizer
+        switch tts {
+        case .espeak:
+            do { return try ESpeakSynthesizer(voice: voice) } catch { throw ValidationError("--tts espeak: \(error)") }
+        case .elevenlabs:
+            hosted = ElevenLabsSynthesizer(
+                endpoint: try Self.endpoint(.elevenLabs, for: "--tts elevenlabs"), configuration: .init(voiceID: voice), logger: logger)
+        case .cartesia:
+            hosted = CartesiaSynthesizer(
+                endpoint: try Self.endpoint(.cartesia, for: "--tts cartesia"), configuration: .init(voiceID: voice), logger: logger)
+        case .openai:
+            hosted = OpenAISpeechSynthesizer(
+                endpoint: try Self.endpoint(.openAI, for: "--tts openai"), configuration: .init(voice: voice), logger: logger)
+        }
+        guard !noFallback else { return hosted }
+        do {
+            let local = try ESpeakSynthesizer(voice: "en-us", sampleRate: hosted.sampleRate)
+            return try FallbackSynthesizer(primary: hosted, fallback: local, logger: logger)
+        } catch {
+            throw ValidationError("--tts \(tts.rawValue): the espeak-ng fallback: \(error)")
+        }
+    }
+
+    /// The `transfer_call` tool for a call, when `--transfer-to` is given.
+    private func transferTool() throws -> (@Sendable (String) -> ModelTool)? {
+        guard !transferTo.isEmpty else { return nil }
+        var allowed: [(number: String, purpose: String)] = []
+        for target in transferTo {
+            let parts = target.split(separator: "=", maxSplits: 1).map(String.init)
+            guard let number = parts.first, number.hasPrefix("+"), number.count > 4, number.dropFirst().allSatisfy(\.isNumber) else {
+                throw ValidationError("--transfer-to \(target): expected +E164=purpose, e.g. +14155550123=billing")
+            }
+            allowed.append((number, parts.count > 1 ? parts[1] : "a person"))
+        }
+        let environment = ProcessInfo.processInfo.environment
+        guard let account = environment["TWILIO_ACCOUNT_SID"], !account.isEmpty,
+            let token = environment["TWILIO_AUTH_TOKEN"], !token.isEmpty
+        else {
+            throw ValidationError("--transfer-to needs TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN (to update the call over REST)")
+        }
+        var configuration = TwilioRESTClient.Configuration()
+        if let base = environment["TWILIO_API_BASE_URL"], !base.isEmpty { configuration = .init(baseURL: base) }
+        let client = TwilioRESTClient(credentials: .authToken(accountSid: account, authToken: token), configuration: configuration)
+        let targets = allowed
+        return { callSid in ModelTool.transferCall(allowed: targets, callSid: callSid, client: client) }
+    }
+
+    /// The `--agent realtime` factory: an OpenAI Realtime session per call.
+    func makeRealtimeAgent(logger: Logger) throws -> @Sendable (CallContext) -> any Agent {
+        let endpoint = try Self.endpoint(.openAI, for: "--agent realtime")
+        var configuration = OpenAIRealtimeAgent.Configuration(model: realtimeModel, instructions: instructions ?? Self.defaultInstructions)
+        if let voice { configuration.voice = voice }
+        let settings = configuration
+        logger.info("realtime: \(realtimeModel) at \(endpoint)")
+        return { context in
+            var callLogger = logger
+            callLogger[metadataKey: "callSid"] = .string(context.callSid)
+            return OpenAIRealtimeAgent(endpoint: endpoint, configuration: settings, logger: callLogger)
         }
     }
 }

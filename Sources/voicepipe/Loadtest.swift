@@ -6,13 +6,16 @@
 import ArgumentParser
 import AsyncHTTPClient
 import Foundation
+import Logging
 import NIOCore
+import NIOHTTP1
 import Synchronization
 import TwilioMediaStreams
 import VoiceAgent
 import VoiceDSP
 import VoicePipeServer
 import VoicePipeTesting
+import VoiceProvidersTesting
 
 /// `voicepipe loadtest`: many simulated calls at once against a server.
 struct Loadtest: AsyncParsableCommand {
@@ -27,12 +30,20 @@ struct Loadtest: AsyncParsableCommand {
     @Option(help: "Concurrent calls.") var calls = 100
     @Option(help: "Length of each call, in seconds.") var duration = 30
     @Option(help: "A running server's media URL (default: start one).") var url: String?
-    @Option(help: "The agent of the started server: echo or tone.") var agent = AgentKind.echo
+    @Option(help: "The agent of the started server: echo, tone, cascade or realtime.") var agent = AgentKind.echo
     @Option(help: "The voice activity detector of the started server: silero or classic.") var vad = VoiceActivityDetector.Model.silero
     @Flag(help: "Callers talk over the echo (the recording as it is, not spaced for replies): measures barge-ins.")
     var bargeIn = false
-    @Option(help: "The started server's agent sample rate; at 8000 the echo is checked byte for byte against each caller's audio.")
-    var agentSampleRate = 8000
+    @Option(
+        help:
+            "The started server's agent sample rate (default 8000, or 16000 for a cascade on pocketsphinx); at 8000 the echo is checked byte for byte against each caller's audio."
+    )
+    var agentSampleRate: Int?
+    @Option(
+        help:
+            "Start local stand-ins of the hosted providers with these delays (published or immediate) and point the started server at them."
+    )
+    var standIns: StandInLatency?
     @Flag(help: "Print one JSON object.") var json = false
     @OptionGroup(title: "Cascade agent (--agent cascade: each caller holds the demo's conversation, line after line)")
     var cascade: CascadeOptions
@@ -71,6 +82,8 @@ struct Loadtest: AsyncParsableCommand {
         var speechToClearP99Milliseconds: Double?
         /// Agent audio the caller still heard after a `clear`, in total (ms).
         var agentAudioAfterClearMilliseconds: Double
+        /// The cascade's stages, from the server's call records, paired with what the callers measured.
+        var stages: StageReport?
         var loadGeneratorCPUSecondsPerCallSecond: Double?
     }
 
@@ -81,10 +94,19 @@ struct Loadtest: AsyncParsableCommand {
         while audio.count < target { audio += audio }
         audio = Array(audio.prefix(target))
 
+        let sampleRate = agentSampleRate ?? (agent == .echo || agent == .tone ? 8000 : agent.preferredSampleRate(cascade))
+        var suite: StandInSuite?
+        if let standIns {
+            var quiet = Logger(label: "voicepipe.stand-ins")
+            quiet.logLevel = .error
+            suite = try await StandInSuite.start(
+                latency: standIns.value, transcripts: try Demo.callerLines().map(\.text),
+                voices: [SynthesizerKind.elevenlabs.defaultVoice], logger: quiet)
+        }
         var child: Process?
         var base = url
         if base == nil {
-            let (process, port) = try startServer()
+            let (process, port) = try startServer(sampleRate: sampleRate, providerEnvironment: suite?.environment ?? [:])
             child = process
             base = "ws://127.0.0.1:\(port)/twilio/media"
         }
@@ -108,7 +130,7 @@ struct Loadtest: AsyncParsableCommand {
         let seconds = duration
         // The cascade: the demo's lines but the goodbye (the agent would hang up), over and over, each after
         // the agent's reply, until the call's time is up.
-        let script = agent == .cascade ? Self.conversation(lasting: duration) : []
+        let script = agent == .cascade || agent == .realtime ? Self.conversation(lasting: duration) : []
         let results = await withTaskGroup(of: (callSid: String, result: SimulatedCaller.Result?).self) { group in
             for index in 0..<count {
                 group.addTask {
@@ -157,7 +179,16 @@ struct Loadtest: AsyncParsableCommand {
         report.serverRSSBaselineMiB = rssBaseline
         report.serverRSSPeakMiB = peak.value
         if let baseline = rssBaseline, let top = peak.value { report.serverMemoryPerCallMiB = (top - baseline) / Double(calls) }
-        if agent == .echo && agentSampleRate == 8000 {
+        if agent == .cascade {
+            var records: [(CallRecord, SimulatedCaller.Result)] = []
+            for call in results {
+                guard let result = call.result, let record = await Self.fetchRecord(mediaURL, callSid: call.callSid) else { continue }
+                records.append((record, result))
+            }
+            report.stages = StageReport(records, providerDelays: standIns?.value)
+        }
+        await suite?.stop()
+        if agent == .echo && sampleRate == 8000 {
             let perCall = results.compactMap { call in call.result.map { (call.callSid, EchoCheck($0)) } }
             report.echoCheck = perCall.map(\.1).reduce(EchoCheck(), +)
             report.damagedCalls = perCall.filter { !$0.1.isIntact }.count
@@ -214,6 +245,7 @@ struct Loadtest: AsyncParsableCommand {
                 "server memory: \(formatted(base, digits: 1)) MiB idle, \(formatted(peak, digits: 1)) MiB peak, "
                     + "\(formatted(perCall, digits: 3)) MiB per call")
         }
+        if let stages = report.stages { stages.print() }
         let generatorCPU =
             report.loadGeneratorCPUSecondsPerCallSecond.map { " (" + formatted($0 * 1000, digits: 3) + " ms CPU per call-second)" } ?? ""
         print("load generator: \(report.callerLateSends) sends more than 20 ms late\(generatorCPU)")
@@ -227,17 +259,15 @@ struct Loadtest: AsyncParsableCommand {
     }
 
     /// Starts `voicepipe serve --port 0` and reads the port it prints.
-    private func startServer() throws -> (Process, Int) {
+    private func startServer(sampleRate: Int, providerEnvironment: [String: String]) throws -> (Process, Int) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-        process.arguments = [
-            "serve", "--port", "0", "--agent", agent.rawValue, "--vad", vad.rawValue, "--agent-sample-rate", "\(agentSampleRate)",
-            "--stt", cascade.stt.rawValue, "--stt-vocabulary", cascade.sttVocabulary.rawValue, "--llm", cascade.llm.rawValue,
-            "--tts", cascade.tts.rawValue, "--voice", cascade.voice,
-        ]
-        if let playbook = cascade.playbook { process.arguments! += ["--playbook", playbook] }
-        if let greeting = cascade.greeting { process.arguments! += ["--greeting", greeting] }
+        process.arguments =
+            [
+                "serve", "--port", "0", "--agent", agent.rawValue, "--vad", vad.rawValue, "--agent-sample-rate", "\(sampleRate)",
+            ] + cascade.arguments
         var environment = ProcessInfo.processInfo.environment
+        for (name, value) in providerEnvironment { environment[name] = value }
         environment["TWILIO_AUTH_TOKEN"] = nil
         environment["LOG_LEVEL"] = environment["LOG_LEVEL"] ?? "error"
         process.environment = environment
@@ -274,6 +304,17 @@ struct Loadtest: AsyncParsableCommand {
         return nil
     }
 
+    /// `GET /calls/{callSid}` on the server of `mediaURL`.
+    private static func fetchRecord(_ mediaURL: String, callSid: String) async -> CallRecord? {
+        let url = mediaURL.replacingOccurrences(of: "ws://", with: "http://").replacingOccurrences(of: "/twilio/media", with: "/calls/")
+        guard let response = try? await HTTPClient.shared.execute(HTTPClientRequest(url: url + callSid), timeout: .seconds(5)),
+            response.status == .ok, let body = try? await response.body.collect(upTo: 1 << 22)
+        else { return nil }
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        return try? decoder.decode(CallRecord.self, from: Data(body.readableBytesView))
+    }
+
     private static func fetchStatistics(_ mediaURL: String) async -> ServerStatistics.Snapshot? {
         let health = mediaURL.replacingOccurrences(of: "ws://", with: "http://").replacingOccurrences(of: "/twilio/media", with: "/health")
         guard let response = try? await HTTPClient.shared.execute(HTTPClientRequest(url: health), timeout: .seconds(5)),
@@ -288,4 +329,86 @@ final class PeakRSS: Sendable {
     private let peak = Mutex<Double?>(nil)
     func update(_ value: Double) { peak.withLock { $0 = max($0 ?? 0, value) } }
     var value: Double? { peak.withLock { $0 } }
+}
+
+/// A cascade's latency by stage over every replied turn of a load test: the server's record of each turn
+/// (``CallRecord/Turn/latency``) paired with what its caller measured, from the caller's last speech sample
+/// to the first reply audio it received.
+struct StageReport: Encodable {
+    /// A stage's median and 99th percentile, in ms.
+    struct Figures: Encodable {
+        var p50: Double?
+        var p99: Double?
+        init(_ values: [Double]) {
+            p50 = CallSummary.percentile(values, 0.5)
+            p99 = CallSummary.percentile(values, 0.99)
+        }
+    }
+
+    /// Turns with both a server record and a caller measurement.
+    var turns: Int
+    /// Caller-side: last speech sample to the first reply audio.
+    var caller: Figures
+    /// Server-side stages (see ``CallRecord/Turn/latency``).
+    var endOfTurn: Figures
+    var recognizer: Figures
+    var model: Figures
+    var clause: Figures
+    var synthesizer: Figures
+    /// The stand-ins' configured first-chunk delays summed: recogniser final + model first token + voice
+    /// first audio (`nil`: real providers, not known).
+    var providerDelaysMilliseconds: Double?
+    /// Per turn: the caller's wait minus the trailing silence (`endOfTurn`), the model's time from its
+    /// first text to its first clause (its token rate: `clause`) and the providers' first-chunk delays.
+    /// What the pipeline itself adds, sockets and all.
+    var pipelineAdded: Figures?
+
+    init(_ calls: [(record: CallRecord, caller: SimulatedCaller.Result)], providerDelays: StandInSuite.Latency?) {
+        var caller: [Double] = []
+        var stages: [String: [Double]] = [:]
+        var added: [Double] = []
+        let delays = providerDelays.map {
+            ($0.recognizerFinal + $0.modelFirstToken + $0.voiceFirstByte).components.attoseconds / 1_000_000_000_000_000
+                + ($0.recognizerFinal + $0.modelFirstToken + $0.voiceFirstByte).components.seconds * 1000
+        }
+        for (record, result) in calls {
+            for turn in record.turns {
+                guard let lastSpeech = turn.timeline.callerLastSpeech else { continue }
+                // The caller's clock starts when it connects, the server's when the stream starts: a few ms
+                // apart. Pair the turn with the caller's nearest end of speech.
+                guard let measured = result.turns.min(by: { abs($0.lastSpeech - lastSpeech) < abs($1.lastSpeech - lastSpeech) }),
+                    abs(measured.lastSpeech - lastSpeech) < 300, let wait = measured.latency
+                else { continue }
+                caller.append(wait)
+                for (name, value) in turn.latency { stages[name, default: []].append(value) }
+                if let delays, let silence = turn.latency["endOfTurn"], let clause = turn.latency["clause"] {
+                    added.append(wait - silence - clause - Double(delays))
+                }
+            }
+        }
+        turns = caller.count
+        self.caller = Figures(caller)
+        endOfTurn = Figures(stages["endOfTurn"] ?? [])
+        recognizer = Figures(stages["recognizer"] ?? [])
+        model = Figures(stages["model"] ?? [])
+        clause = Figures(stages["clause"] ?? [])
+        synthesizer = Figures(stages["synthesizer"] ?? [])
+        providerDelaysMilliseconds = delays.map(Double.init)
+        pipelineAdded = delays == nil ? nil : Figures(added)
+    }
+
+    func print() {
+        func ms(_ figures: Figures) -> String {
+            "p50 \(figures.p50.map { formatted($0, digits: 1) } ?? "-") / p99 \(figures.p99.map { formatted($0, digits: 1) } ?? "-") ms"
+        }
+        Swift.print("stages over \(turns) turns: caller's wait \(ms(caller))")
+        Swift.print(
+            "  trailing silence \(ms(endOfTurn)); recogniser final \(ms(recognizer)); model first text \(ms(model)); "
+                + "first clause \(ms(clause)); synthesiser first audio \(ms(synthesizer))")
+        if let delays = providerDelaysMilliseconds, let added = pipelineAdded {
+            Swift.print(
+                "  providers' first-chunk delays \(formatted(delays, digits: 0)) ms; pipeline added (wait − silence − clause − "
+                    + "delays) \(ms(added))")
+        }
+    }
 }

@@ -13,14 +13,23 @@ import VoicePipeServer
 
 /// The built-in agents.
 enum AgentKind: String, ExpressibleByArgument, CaseIterable {
-    case echo, tone, cascade
+    case echo, tone, cascade, realtime
 
     /// The agent factory for echo and tone, with an optional greeting clip (the cascade's parts come from
     /// ``CascadeOptions``).
     func make(greeting: AudioClip? = nil) -> @Sendable (CallContext) -> any Agent {
         switch self {
-        case .echo, .cascade: { _ in EchoAgent(greeting: greeting) }
+        case .echo, .cascade, .realtime: { _ in EchoAgent(greeting: greeting) }
         case .tone: { _ in ToneAgent(greeting: greeting) }
+        }
+    }
+
+    /// The agent sample rate that suits the agent: 8 kHz where a hosted service takes Twilio's µ-law as it is.
+    func preferredSampleRate(_ cascade: CascadeOptions) -> Int {
+        switch self {
+        case .realtime: 8000
+        case .cascade: cascade.preferredAgentSampleRate
+        case .echo, .tone: 16000
         }
     }
 
@@ -58,11 +67,17 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "The port (0: any free port).") var port = 8080
     @Option(help: "The URL Twilio reaches this server at, e.g. https://agent.example.com (default http://host:port).")
     var publicURL: String?
-    @Option(help: "The agent that answers: echo (plays each turn back), tone, or cascade (recogniser, model, synthesiser).")
+    @Option(
+        help:
+            "The agent that answers: echo (plays each turn back), tone, cascade (recogniser, model, synthesiser) or realtime (OpenAI Realtime)."
+    )
     var agent = AgentKind.echo
     @Option(help: "The voice activity detector: silero (accurate) or classic (cheap).") var vad = VoiceActivityDetector.Model.silero
-    @Option(help: "The sample rate of the audio the agent hears, in Hz (8000 hands it Twilio's audio unresampled).")
-    var agentSampleRate = 16000
+    @Option(
+        help:
+            "The sample rate of the audio the agent hears, in Hz (8000 hands it Twilio's audio unresampled; default 8000 for --stt deepgram and --agent realtime, else 16000)."
+    )
+    var agentSampleRate: Int?
     @Option(help: "A WAV file the agent plays when a call starts, before the caller speaks (any supported WAV).")
     var greetingAudio: String?
     @OptionGroup(title: "Cascade agent") var cascade: CascadeOptions
@@ -71,14 +86,20 @@ struct Serve: AsyncParsableCommand {
         var logger = Logger(label: "voicepipe")
         logger.logLevel = ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
         let token = ProcessInfo.processInfo.environment["TWILIO_AUTH_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
-        logger.info("signature validation \(token == nil ? "off (TWILIO_AUTH_TOKEN not set)" : "on")")
         let greeting = try AgentKind.loadGreeting(greetingAudio)
+        // The agent first: a missing key or model is the one line printed before anything else.
+        let makeAgent: @Sendable (CallContext) -> any Agent
+        switch agent {
+        case .cascade: makeAgent = try cascade.makeAgent(logger: logger)
+        case .realtime: makeAgent = try cascade.makeRealtimeAgent(logger: logger)
+        case .echo, .tone: makeAgent = agent.make(greeting: greeting)
+        }
+        logger.info("signature validation \(token == nil ? "off (TWILIO_AUTH_TOKEN not set)" : "on")")
         var configuration = VoicePipeServer.Configuration(
-            host: host, port: port, publicURL: publicURL, authToken: token,
-            makeAgent: agent == .cascade ? try cascade.makeAgent(logger: logger) : agent.make(greeting: greeting))
+            host: host, port: port, publicURL: publicURL, authToken: token, makeAgent: makeAgent)
         configuration.callRecordsToken = ProcessInfo.processInfo.environment["VOICEPIPE_CALLS_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
         configuration.stream.inbound.voiceActivity.model = vad
-        configuration.stream.inbound.outputRate = agentSampleRate
+        configuration.stream.inbound.outputRate = agentSampleRate ?? agent.preferredSampleRate(cascade)
         let server = VoicePipeServer(configuration: configuration, logger: logger)
         try await server.run { port in
             // One line on standard output, unbuffered, for whoever started the server (the load test reads it).

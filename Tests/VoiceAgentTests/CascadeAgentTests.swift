@@ -23,6 +23,7 @@ private func steps(_ stream: AsyncThrowingStream<AgentOutput, any Error>) async 
         case .progress(.recognized(let text)): steps.append(.recognized(text))
         case .progress(.modelFirstText): steps.append(.modelFirstText)
         case .progress(.synthesizerFirstAudio): steps.append(.synthesizerFirstAudio)
+        case .progress(.modelFirstClause): break  // always just before the first clause is sent; not a step of its own
         case .text(let text): steps.append(.text(text))
         case .audio(let samples, _): steps.append(.audio(samples.count))
         case .hangUp: steps.append(.hangUp)
@@ -129,7 +130,7 @@ struct CascadeAgentTests {
         let agent = CascadeAgent(recognizer: ScriptedRecognizer(["first", "second"]), model: model, synthesizer: WordSynthesizer())
         speak(agent, turn: 1, milliseconds: 500)
         _ = try await steps(agent.reply(to: CallerTurn(number: 1, audio: [], sampleRate: 16000)))
-        await agent.observe(.interrupted(number: 1, heard: "one two three"))
+        await agent.observe(.interrupted(number: 1, heard: "one two three", playedMilliseconds: 600))
         speak(agent, turn: 2, milliseconds: 500)
         _ = try await steps(agent.reply(to: CallerTurn(number: 2, audio: [], sampleRate: 16000)))
         let asked = model.asked.withLock { $0 }

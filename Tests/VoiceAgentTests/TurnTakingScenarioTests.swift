@@ -185,7 +185,7 @@ final class Conversation {
             case .startGreeting:
                 Issue.record("no greeting was asked for")
             case .notifyAgent(let event):
-                if case .interrupted(let number, let heard) = event { interrupted.append((number, heard)) }
+                if case .interrupted(let number, let heard, _) = event { interrupted.append((number, heard)) }
                 await agent.observe(event)
             }
         }

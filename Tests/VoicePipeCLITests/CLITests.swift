@@ -21,7 +21,7 @@ struct VoicePipeCLI {
         return testBinary.deletingLastPathComponent().appendingPathComponent("voicepipe")
     }
 
-    static func run(_ arguments: [String]) throws -> Result {
+    static func run(_ arguments: [String], environment: [String: String]? = nil) throws -> Result {
         let binary = Self.binary
         try #require(
             FileManager.default.isExecutableFile(atPath: binary.path),
@@ -29,6 +29,7 @@ struct VoicePipeCLI {
         let process = Process()
         process.executableURL = binary
         process.arguments = arguments
+        if let environment { process.environment = environment }
         let out = Pipe()
         let err = Pipe()
         process.standardOutput = out

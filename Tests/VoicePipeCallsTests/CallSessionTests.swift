@@ -32,7 +32,7 @@ final class GreetingAgent: Agent, Sendable {
     func observe(_ event: AgentEvent) async {
         switch event {
         case .callStarted(let context): events.withLock { $0.append("callStarted \(context.from ?? "-")") }
-        case .interrupted(let number, let heard): events.withLock { $0.append("interrupted \(number): \(heard)") }
+        case .interrupted(let number, let heard, _): events.withLock { $0.append("interrupted \(number): \(heard)") }
         default: break
         }
     }

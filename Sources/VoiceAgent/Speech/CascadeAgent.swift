@@ -19,7 +19,7 @@ import VoiceDSP
 /// - **Stops on barge-in.** Cancelling the reply (the ``AgentRunner`` does it when the caller interrupts)
 ///   cancels the model's stream and the synthesis stream together.
 /// - **Remembers what was heard.** The history the model sees holds the caller's recognised words and, for
-///   each reply, only the words the caller heard (``AgentEvent/interrupted(number:heard:)`` truncates it).
+///   each reply, only the words the caller heard (``AgentEvent/interrupted(number:heard:playedMilliseconds:)`` truncates it).
 /// - **Times each step.** It yields ``ReplyProgress`` for the turn's ``TurnRecord``: the recogniser's final,
 ///   the model's first text, the synthesiser's first audio.
 /// - **Survives its parts failing.** If the recogniser, the model or the synthesiser fails, the reply ends
@@ -134,7 +134,7 @@ public final class CascadeAgent: Agent {
             }
         case .turnStarted:
             startRecognition()
-        case .interrupted(let number, let heard):
+        case .interrupted(let number, let heard, _):
             state.withLock { state in
                 if let index = state.exchanges.firstIndex(where: { $0.turn == number }) { state.exchanges[index].agent = heard }
             }
@@ -394,8 +394,13 @@ public final class CascadeAgent: Agent {
     ) async throws -> ReplyActions {
         var chunker = ClauseChunker(minimumClause: minimumClause)
         var first = true
+        var firstClause = true
         var actions = ReplyActions()
         func send(_ clause: String) async throws {
+            if firstClause {
+                firstClause = false
+                yield(.progress(.modelFirstClause))
+            }
             sent.scalars.withLock { $0.append(contentsOf: clause.unicodeScalars) }
             try await synthesis.send(clause)
         }
