@@ -93,7 +93,7 @@ public struct CartesiaSynthesizer: SpeechSynthesizer {
 
     /// Creates a synthesiser. `httpClient` is used only to learn why a refused handshake was refused.
     public init(
-        endpoint: ProviderEndpoint, configuration: Configuration, httpClient: HTTPClient = .shared,
+        endpoint: ProviderEndpoint, configuration: Configuration, httpClient: HTTPClient = ProviderHTTPClient.shared,
         logger: Logger = Logger(label: "voicepipe.cartesia")
     ) {
         self.endpoint = endpoint

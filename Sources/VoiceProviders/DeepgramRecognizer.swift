@@ -72,7 +72,7 @@ public struct DeepgramRecognizer: SpeechRecognizer {
     /// Creates a recogniser. `httpClient` is used only to read the status of a refused handshake.
     public init(
         endpoint: ProviderEndpoint, configuration: Configuration = .init(),
-        logger: Logger = Logger(label: "voicepipe.deepgram"), httpClient: HTTPClient = .shared
+        logger: Logger = Logger(label: "voicepipe.deepgram"), httpClient: HTTPClient = ProviderHTTPClient.shared
     ) {
         self.endpoint = endpoint
         self.configuration = configuration

@@ -112,7 +112,7 @@ public struct ElevenLabsSynthesizer: SpeechSynthesizer {
 
     /// Creates a synthesiser. `httpClient` is used only to learn why a handshake was refused.
     public init(
-        endpoint: ProviderEndpoint, configuration: Configuration, httpClient: HTTPClient = .shared,
+        endpoint: ProviderEndpoint, configuration: Configuration, httpClient: HTTPClient = ProviderHTTPClient.shared,
         logger: Logger = Logger(label: "voicepipe.elevenlabs")
     ) {
         self.endpoint = endpoint

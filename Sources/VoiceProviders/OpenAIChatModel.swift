@@ -77,7 +77,8 @@ public struct OpenAIChatModel: LanguageModel {
 
     /// Creates a model client.
     public init(
-        endpoint: ProviderEndpoint, configuration: Configuration, tools: [ModelTool] = [], httpClient: HTTPClient = .shared,
+        endpoint: ProviderEndpoint, configuration: Configuration, tools: [ModelTool] = [],
+        httpClient: HTTPClient = ProviderHTTPClient.shared,
         logger: Logger = Logger(label: "voicepipe.openai.chat")
     ) {
         self.endpoint = endpoint

@@ -92,7 +92,7 @@ public final class OpenAIRealtimeAgent: Agent {
 
     /// Creates the agent of one call.
     public init(
-        endpoint: ProviderEndpoint, configuration: Configuration = Configuration(), httpClient: HTTPClient = .shared,
+        endpoint: ProviderEndpoint, configuration: Configuration = Configuration(), httpClient: HTTPClient = ProviderHTTPClient.shared,
         logger: Logger = Logger(label: "voicepipe.openai-realtime")
     ) {
         self.endpoint = endpoint

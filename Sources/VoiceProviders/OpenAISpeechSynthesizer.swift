@@ -65,7 +65,7 @@ public struct OpenAISpeechSynthesizer: SpeechSynthesizer {
 
     /// Creates a synthesiser.
     public init(
-        endpoint: ProviderEndpoint, configuration: Configuration = Configuration(), httpClient: HTTPClient = .shared,
+        endpoint: ProviderEndpoint, configuration: Configuration = Configuration(), httpClient: HTTPClient = ProviderHTTPClient.shared,
         logger: Logger = Logger(label: "voicepipe.openai.speech")
     ) {
         self.endpoint = endpoint

@@ -355,6 +355,8 @@ struct StageReport: Encodable {
     var model: Figures
     var clause: Figures
     var synthesizer: Figures
+    /// Server-side: the caller's last speech to the first reply audio handed to the transport.
+    var response: Figures
     /// The stand-ins' configured first-chunk delays summed: recogniser final + model first token + voice
     /// first audio (`nil`: real providers, not known).
     var providerDelaysMilliseconds: Double?
@@ -393,6 +395,7 @@ struct StageReport: Encodable {
         model = Figures(stages["model"] ?? [])
         clause = Figures(stages["clause"] ?? [])
         synthesizer = Figures(stages["synthesizer"] ?? [])
+        response = Figures(stages["response"] ?? [])
         providerDelaysMilliseconds = delays.map(Double.init)
         pipelineAdded = delays == nil ? nil : Figures(added)
     }
@@ -404,7 +407,8 @@ struct StageReport: Encodable {
         Swift.print("stages over \(turns) turns: caller's wait \(ms(caller))")
         Swift.print(
             "  trailing silence \(ms(endOfTurn)); recogniser final \(ms(recognizer)); model first text \(ms(model)); "
-                + "first clause \(ms(clause)); synthesiser first audio \(ms(synthesizer))")
+                + "first clause \(ms(clause)); synthesiser first audio \(ms(synthesizer)); server's first reply audio "
+                + "out \(ms(response)) after the last speech")
         if let delays = providerDelaysMilliseconds, let added = pipelineAdded {
             Swift.print(
                 "  providers' first-chunk delays \(formatted(delays, digits: 0)) ms; pipeline added (wait − silence − clause − "
