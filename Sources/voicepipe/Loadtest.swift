@@ -100,7 +100,9 @@ struct Loadtest: AsyncParsableCommand {
             var quiet = Logger(label: "voicepipe.stand-ins")
             quiet.logLevel = .error
             suite = try await StandInSuite.start(
-                latency: standIns.value, transcripts: try Demo.callerLines().map(\.text),
+                // What the callers say (the demo's lines without the goodbye, as `conversation(lasting:)`): a
+                // goodbye would make the model hang up mid-test.
+                latency: standIns.value, transcripts: try Demo.callerLines().map(\.text).filter { $0 != "goodbye" },
                 voices: [SynthesizerKind.elevenlabs.defaultVoice], logger: quiet)
         }
         var child: Process?
