@@ -55,7 +55,9 @@ struct ChimeAgent: Agent {
     }
 
     func observe(_ event: AgentEvent) async {
-        if case .interrupted(let number, let heard) = event { print("turn \(number) cut; the caller heard: \(heard)") }
+        if case .interrupted(let number, let heard, let played) = event {
+            print("turn \(number) cut after \(Int(played)) ms; the caller heard: \(heard)")
+        }
     }
 }
 
