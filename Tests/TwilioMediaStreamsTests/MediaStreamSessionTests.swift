@@ -155,16 +155,23 @@ struct MediaStreamSessionTests {
     }
 
     @Test(
-        "barge-in: clear cuts the agent off within the lead, and the played position is right to one frame",
+        "barge-in: clear cuts the agent off within the lead, and the played position is within half a frame of what was heard",
         arguments: [(Duration?.some(.milliseconds(200)), 0.0), (.milliseconds(200), 40), (.milliseconds(100), 25), (nil, 40)])
     func bargeIn(lead: Duration?, delay: Double) throws {
+        // The clear at every millisecond of a frame: the frame under way may have just begun or nearly ended.
+        for clearTime in 510...529 {
+            try bargeIn(lead: lead, delay: delay, clearTime: Double(clearTime))
+        }
+    }
+
+    private func bargeIn(lead: Duration?, delay: Double, clearTime: Double) throws {
         let call = try SimulatedCall(lead: lead, delay: delay)
         try call.run(until: 10)
         let first = try call.session.play(Self.tone, sampleRate: 16000)
         call.session.endUtterance()
         var immediate: [MediaStreamSession.Playback]??
         try call.run(until: 1500) { now in
-            if now == 510 {
+            if now == clearTime {
                 immediate = .some(call.session.clear(at: now))
                 call.drain()
             }
@@ -176,9 +183,11 @@ struct MediaStreamSessionTests {
         try #require(cleared.count == 1)
         let report = try #require(cleared[0].first)
         #expect(report.utterance == first && report.wasCleared && !report.isFinished)
-        // The truth: what Twilio had played when the clear reached it.
-        let heardFrames = try #require(call.heardAtClear) / 160
-        #expect(abs(report.playedFrames - heardFrames) <= 1, "reported \(report.playedFrames), heard \(heardFrames)")
+        // The truth: what Twilio had played when the clear reached it, to the sample.
+        let heard = Double(try #require(call.heardAtClear)) / 8
+        #expect(
+            abs(Double(report.playedMilliseconds) - heard) <= 10,
+            "clear at \(clearTime) ms: reported \(report.playedMilliseconds) ms, heard \(heard) ms")
         #expect(call.heard.count == call.heardAtClear)  // nothing played after the clear
         if let lead {
             let leadFrames = Int(lead.components.attoseconds / 20_000_000_000_000_000 + lead.components.seconds * 50)

@@ -21,7 +21,7 @@ public import VoiceDSP
 ///   once (bursting), as most stacks do.
 /// - **Truncation**: ``clear(at:)`` drops queued audio and sends `clear`; Twilio then echoes every pending
 ///   mark at once. Echoes that arrive paced are plays; the final burst is the flush. ``Playback`` reports
-///   what each utterance actually played, accurate to one frame (20 ms).
+///   what each utterance actually played, to within half a frame (10 ms) of what the caller heard.
 ///
 /// ```swift
 /// let session = try MediaStreamSession()
@@ -174,11 +174,18 @@ public final class MediaStreamSession {
         var sentUpTo: Int
         var playedBefore: Int
         var burstStart: Int
+        /// How long after the echo before it the burst's first echo came (ms; 0 when unknown).
+        var burstStartGap: Double
         var cut: [Record]
     }
 
     /// Echoes closer together than this (in ms) belong to one burst: Twilio flushing marks on `clear`.
     static let burstGap = 5.0
+    /// The gaps (ms) before a burst's first echo that say its frame was playing, at Twilio's pace, for at least
+    /// half its length when the `clear` came (the gap also holds Twilio's turnaround from the clear to the
+    /// flushed echoes, about a millisecond): the frame counts as heard. A longer gap means playback had paused
+    /// (a new reply), and the frame's start is unknown.
+    static let pacedGaps = 11.0...60.0
     /// The prefix of the session's own mark names (`vp:<frame>`); other marks pass through.
     static let markPrefix: StaticString = "vp:"
 
@@ -293,7 +300,10 @@ public final class MediaStreamSession {
         echoedFrames = frame
         defer { lastEchoTime = time }
         if var clearing {
-            if time - lastEchoTime > Self.burstGap { clearing.burstStart = frame }
+            if time - lastEchoTime > Self.burstGap {
+                clearing.burstStart = frame
+                clearing.burstStartGap = time - lastEchoTime
+            }
             self.clearing = clearing
             guard frame >= clearing.sentUpTo else { return nil }
             return .cleared(resolveClear())
@@ -408,7 +418,7 @@ public final class MediaStreamSession {
         }
         clearing = Clearing(
             sentUpTo: sentFrames, playedBefore: clearing?.playedBefore ?? playedFrames,
-            burstStart: clearing?.burstStart ?? echoedFrames + 1, cut: cut)
+            burstStart: clearing?.burstStart ?? echoedFrames + 1, burstStartGap: clearing?.burstStartGap ?? 0, cut: cut)
         utterances.removeAll()
         return nil
     }
@@ -416,8 +426,12 @@ public final class MediaStreamSession {
     private func resolveClear() -> [Playback] {
         guard let clearing else { return [] }
         self.clearing = nil
-        // Echoes before the final burst were paced by playback: those frames were heard.
-        playedFrames = Swift.max(clearing.playedBefore, clearing.burstStart - 1)
+        // Echoes before the final burst were paced by playback: those frames were heard. The burst's first echo
+        // may be the last paced one (sent just before the clear reached Twilio) or the first flushed: the gap
+        // before it says how long its frame had been playing, so it counts when that was at least half of it.
+        // Either way the figure is within half a frame (10 ms) of what the caller heard, network jitter aside.
+        let heardFirst = Self.pacedGaps.contains(clearing.burstStartGap)
+        playedFrames = Swift.max(clearing.playedBefore, clearing.burstStart - (heardFirst ? 0 : 1))
         return resolveCut(clearing.cut, played: playedFrames)
     }
 
