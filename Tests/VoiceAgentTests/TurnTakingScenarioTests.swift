@@ -35,6 +35,16 @@ enum Speech {
         guard let first = windows.first, let last = windows.last else { return [] }
         return Array(samples[first..<(last + 80)])
     }
+    /// The end of the last 10 ms window louder than -40 dBFS (in samples).
+    static func lastLoud(_ samples: [Float]) -> Int {
+        var end = 0
+        for start in stride(from: 0, to: samples.count - 80, by: 80) {
+            var power: Float = 0
+            for sample in samples[start..<(start + 80)] { power += sample * sample }
+            if power / 80 > 1e-4 { end = start + 80 }
+        }
+        return end
+    }
     /// "Please try your call again later." (2.17 s).
     static let pleaseTry = Array(clip[78436..<95766])
     /// 120 ms from the middle of "two": a cough-length burst of real voice.
@@ -214,13 +224,14 @@ struct TurnTakingScenarioTests {
         let response = try #require(turn.responseLatency)
         // Trailing silence 500 ms, agent 50 ms, plus at most one frame of tick granularity.
         #expect(response >= 500 && response <= 500 + 50 + 20, "response \(response) ms")
-        // Against the recording itself: the last speech sample is at 0.5 s + 2.04 s.
-        let truthLast = 500 + Double(Speech.thePerson.count) / 8
+        // Against the recording itself: the clip (2.04 s from 0.5 s) ends in 280 ms of near-digital silence; its
+        // last sound above -40 dBFS ends 1.74 s in.
+        let truthLast = 500 + Double(Speech.lastLoud(Speech.thePerson)) / 8
         let firstPlay = try #require(call.firstPlays.first)
-        #expect(firstPlay - truthLast <= 500 + 50 + 200, "reply \(firstPlay - truthLast) ms after the true last sample")
-        // The detector hears the last word's quiet tail as silence: about 220 ms early on this recording (the
-        // decision is stamped when the deciding frame arrived; no jitter-buffer delay is added any more).
-        #expect(abs(turn.callerLastSpeech! - truthLast) <= 250)
+        #expect(firstPlay - truthLast <= 500 + 50 + 40, "reply \(firstPlay - truthLast) ms after the true last sample")
+        // The end of speech is placed by level, not where the detector let go (about 100 ms later): within a
+        // frame of the last sound (the decision is stamped when the deciding frame arrived).
+        #expect(abs(turn.callerLastSpeech! - truthLast) <= 20, "last speech \(turn.callerLastSpeech!) ms, truth \(truthLast) ms")
         // The pipeline itself adds nothing beyond tick granularity here (the agent's 50 ms excluded).
         #expect(try #require(turn.pipelineAdded) <= 20)
         #expect(call.controller.state == .listening)

@@ -209,7 +209,9 @@ public final class InboundChain {
             source = .buffering
         }
         let decision = detector.process(UnsafeBufferPointer(pcm))
-        let event = endpointer.process(isSpeech: decision.isSpeech, length: Self.frame).map(rescale)
+        var power: Float = 0
+        for sample in pcm { power += sample * sample }
+        let event = endpointer.process(isSpeech: decision.isSpeech, length: Self.frame, power: power / Float(Self.frame)).map(rescale)
         let produced: Int
         if let resampler {
             produced = resampler.process(UnsafeBufferPointer(pcm), into: output)
