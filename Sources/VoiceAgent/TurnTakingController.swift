@@ -100,8 +100,12 @@ public final class TurnTakingController {
     /// The call's latency summary.
     public var summary: CallSummary { CallSummary(turns) }
     /// Hears the caller's audio while a turn is under way (the agent's ``Agent/callerAudioListener``): the
-    /// pre-roll when the turn starts, each tick's audio, then the end of the turn. Called on the owner's task.
-    public var listener: (any CallerAudioListener)?
+    /// pre-roll when the turn starts, each tick's audio, then the end of the turn; or every tick, when it
+    /// ``CallerAudioListener/hearsBetweenTurns``. Called on the owner's task.
+    public var listener: (any CallerAudioListener)? {
+        didSet { listenerHearsAll = listener?.hearsBetweenTurns ?? false }
+    }
+    private var listenerHearsAll = false
 
     // The caller, in samples at the ticks' rate.
     private var sampleRate = 0  // of the ticks; set by the first
@@ -192,7 +196,7 @@ public final class TurnTakingController {
         position = tick.endPosition
         guard state != .ended else { return }
         remember(tick.audio)
-        if state == .callerSpeaking { listener?.hear(tick.audio, sampleRate: sampleRate, turn: turnNumber) }
+        if state == .callerSpeaking || listenerHearsAll { listener?.hear(tick.audio, sampleRate: sampleRate, turn: turnNumber) }
         let isSpeech = tick.decision.isSpeech
 
         switch tick.event {
@@ -290,7 +294,9 @@ public final class TurnTakingController {
         silentSamples = 0
         state = .callerSpeaking
         intents.append(.notifyAgent(.turnStarted(number: turnNumber)))
-        if let listener { turnAudio.withUnsafeBufferPointer { listener.hear($0, sampleRate: sampleRate, turn: turnNumber) } }
+        if let listener, !listenerHearsAll {
+            turnAudio.withUnsafeBufferPointer { listener.hear($0, sampleRate: sampleRate, turn: turnNumber) }
+        }
     }
 
     private func endTurn(lastSpeechEnd: Int, cut: Bool, at time: Double, into intents: inout [Intent]) {

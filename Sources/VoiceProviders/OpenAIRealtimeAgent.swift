@@ -13,10 +13,21 @@ import VoiceDSP
 /// A speech-to-speech agent on the OpenAI Realtime API (GA interface, WebSocket): the model hears the
 /// caller's audio and answers with audio, with no recogniser or synthesiser of VoicePipe's in between.
 ///
-/// Make one per call (a server's `makeAgent`). VoicePipe keeps the floor: its voice activity detection ends
-/// the caller's turns (the session's `turn_detection` is `null`), the agent appends the turn's audio to the
-/// provider's input buffer as it is heard (``callerAudioListener``), and at the end of the turn sends
-/// `input_audio_buffer.commit` and `response.create`. G.711 µ-law passes both ways untouched at 8 kHz: the
+/// Make one per call (a server's `makeAgent`). Who ends the caller's turns is a choice
+/// (``Configuration/TurnDetection``):
+/// - ``Configuration/TurnDetection/voicePipe`` (the default): VoicePipe's voice activity detection ends the
+///   caller's turns (the session's `turn_detection` is `null`), the agent appends the turn's audio to the
+///   provider's input buffer as it is heard (``callerAudioListener``), and at the end of the turn sends
+///   `input_audio_buffer.commit` and `response.create`.
+/// - ``Configuration/TurnDetection/serverVAD(threshold:prefixPadding:silence:)`` and
+///   ``Configuration/TurnDetection/semanticVAD(eagerness:)``: the provider's own detection decides when the caller
+///   has finished and starts the response itself (`create_response`, `interrupt_response`); the agent streams all
+///   of the caller's audio, silences included, and each reply VoicePipe asks for takes the provider's newest
+///   response (waiting for it when the provider has not decided yet). VoicePipe still plays the audio, detects
+///   barge-in and truncates; its endpointer only bounds the wait, so set its silence at or below the provider's
+///   (`InboundChain.Configuration.endpointer`). A response the provider started for speech that went on
+///   (`input_audio_buffer.speech_started` before any reply took it) is dropped and truncated to nothing, so the
+///   model does not remember saying it. G.711 µ-law passes both ways untouched at 8 kHz: the
 /// caller's audio is re-encoded to the bytes Twilio sent, and the reply's µ-law is decoded to 8 kHz samples
 /// that the outbound path encodes back to the same bytes. Run the call at an 8 kHz agent rate
 /// (`InboundChain.Configuration.outputRate = 8000`) for that; at 16 kHz the caller's audio is resampled.
@@ -37,6 +48,27 @@ public final class OpenAIRealtimeAgent: Agent {
             /// VoicePipe's voice activity detection and endpointer (the session's `turn_detection` is `null`;
             /// the agent commits the input buffer and asks for a response at each turn's end).
             case voicePipe
+            /// The provider's voice activity detection (`server_vad`): speech above `threshold` (0...1), kept with
+            /// `prefixPadding` of audio before it, ends after `silence`.
+            case serverVAD(threshold: Double = 0.5, prefixPadding: Duration = .milliseconds(300), silence: Duration = .milliseconds(500))
+            /// The provider's semantic turn detection (`semantic_vad`): a model judges from the words whether the caller
+            /// has finished; `eagerness` trades speed for patience.
+            case semanticVAD(eagerness: Eagerness = .auto)
+
+            /// How soon `semantic_vad` answers (the provider's longest waits: low 8 s, medium 4 s, high 2 s).
+            public enum Eagerness: String, Sendable, Hashable, CaseIterable {
+                /// Waits longest for the caller to go on.
+                case low
+                /// The middle way.
+                case medium
+                /// Answers soonest.
+                case high
+                /// The provider's choice (medium).
+                case auto
+            }
+
+            /// Whether the provider detects turns (and so hears all of the caller's audio).
+            public var isProvider: Bool { self != .voicePipe }
         }
 
         /// The model (`gpt-realtime`).
@@ -47,7 +79,7 @@ public final class OpenAIRealtimeAgent: Agent {
         public var instructions: String?
         /// Instructions for the greeting response, said before the caller speaks (`nil`: no greeting).
         public var greetingInstructions: String?
-        /// Who ends turns (only ``TurnDetection/voicePipe``).
+        /// Who ends turns (default ``TurnDetection/voicePipe``).
         public var turnDetection: TurnDetection
         /// A transcription model for the caller's audio (`audio.input.transcription`), e.g. `gpt-4o-mini-transcribe`.
         public var transcriptionModel: String?
@@ -84,7 +116,7 @@ public final class OpenAIRealtimeAgent: Agent {
     public let metrics = ProviderMetrics(provider: "openai", operation: "realtime")
     private let httpClient: HTTPClient
     private let logger: Logger
-    private let ring = CallerAudioRing()
+    private let ring: CallerAudioRing
     private let state = Mutex(State())
 
     /// The sample rate of everything exchanged with the provider (G.711 µ-law).
@@ -99,6 +131,7 @@ public final class OpenAIRealtimeAgent: Agent {
         self.configuration = configuration
         self.httpClient = httpClient
         self.logger = logger
+        ring = CallerAudioRing(hearsBetweenTurns: configuration.turnDetection.isProvider)
     }
 
     /// The ring the controller writes the caller's audio into.
@@ -114,14 +147,16 @@ public final class OpenAIRealtimeAgent: Agent {
         var bytes: Int
     }
 
-    /// One reply (or the greeting) and its response.
+    /// One reply (or the greeting) and its response; or a response the provider started on its own that no
+    /// reply has taken yet (`turn` is `nil`: its events wait in `backlog`).
     private struct Reply {
-        var turn: Int
+        var turn: Int?
         var responseID: String?
         var items: [Item] = []
         var done = false
         var cancelSent = false
         var sink: AsyncStream<Signal>.Continuation?
+        var backlog: [RealtimeServerEvent] = []
     }
 
     enum Signal: Sendable {
@@ -150,6 +185,10 @@ public final class OpenAIRealtimeAgent: Agent {
         var pump: Task<Void, Never>?
         var truncations: [(itemID: String, audioEndMilliseconds: Int)] = []
         var ended = false
+        // Provider turn detection: responses the provider started that no reply has taken (tokens, oldest
+        // first), and the reply waiting for the next one.
+        var untaken: [Int] = []
+        var waiting: Int?
 
         mutating func nextEventID() -> String {
             events += 1
@@ -243,8 +282,9 @@ public final class OpenAIRealtimeAgent: Agent {
                         socket.close()
                         throw .disconnected(provider: "openai", detail: "the call ended")
                     }
-                    // The caller's audio heard while the session was opening goes out now, not at the next frame.
-                    flush(turn: turn, force: true)
+                    // The caller's audio heard while the session was opening goes out now, not at the next frame
+                    // (with the provider detecting turns, the pump sends it with the next frame, in order).
+                    if !configuration.turnDetection.isProvider { flush(turn: turn, force: true) }
                     return socket
                 case .failure(let error as ProviderError):
                     metrics.recordError(error)
@@ -266,9 +306,9 @@ public final class OpenAIRealtimeAgent: Agent {
             onClose: { [weak self] error in self?.closed(connection: id, error) })
     }
 
-    /// The GA `session.update`: µ-law both ways, no server turn detection.
+    /// The GA `session.update`: µ-law both ways, and the turn detection chosen.
     func sessionUpdate() -> String {
-        var input: [String: Any] = ["format": ["type": "audio/pcmu"], "turn_detection": NSNull()]
+        var input: [String: Any] = ["format": ["type": "audio/pcmu"], "turn_detection": turnDetection()]
         if let model = configuration.transcriptionModel { input["transcription"] = ["model": model] }
         var session: [String: Any] = [
             "type": "realtime", "model": configuration.model, "output_modalities": ["audio"],
@@ -276,6 +316,22 @@ public final class OpenAIRealtimeAgent: Agent {
         ]
         if let instructions = configuration.instructions { session["instructions"] = instructions }
         return Self.json(["type": "session.update", "session": session])
+    }
+
+    /// `audio.input.turn_detection`: `null`, or the provider's detection, which starts responses itself and
+    /// cancels one when the caller speaks over it.
+    private func turnDetection() -> Any {
+        switch configuration.turnDetection {
+        case .voicePipe:
+            return NSNull()
+        case .serverVAD(let threshold, let prefixPadding, let silence):
+            return [
+                "type": "server_vad", "threshold": threshold, "prefix_padding_ms": Int(prefixPadding.inMilliseconds.rounded()),
+                "silence_duration_ms": Int(silence.inMilliseconds.rounded()), "create_response": true, "interrupt_response": true,
+            ]
+        case .semanticVAD(let eagerness):
+            return ["type": "semantic_vad", "eagerness": eagerness.rawValue, "create_response": true, "interrupt_response": true]
+        }
     }
 
     static func json(_ object: [String: Any]) -> String {
@@ -291,60 +347,124 @@ public final class OpenAIRealtimeAgent: Agent {
             state.connection = nil
             state.appended = nil
             state.pendingCreates.removeAll()
+            for token in state.untaken { state.replies[token] = nil }  // the provider's responses went with it
+            state.untaken.removeAll()
             return state.replies.values.filter { !$0.done }.compactMap(\.sink)
         }
         if !sinks.isEmpty { logger.warning("the Realtime socket ended: \(error)") }
         for sink in sinks { sink.yield(.failure(error)) }
+        // The provider's turn detection hears the caller only through an open session: open the next one now.
+        if configuration.turnDetection.isProvider, !state.withLock({ $0.ended }) {
+            Task { _ = try? await self.connected() }
+        }
     }
 
     /// A server event, on the socket's task.
     private func received(_ event: RealtimeServerEvent, connection id: Int) {
-        let (sink, log) = state.withLock { state -> (AsyncStream<Signal>.Continuation?, String?) in
-            guard state.connection?.id == id || state.connecting?.id == id else { return (nil, nil) }
+        let (sink, log, stale) = state.withLock { state -> (AsyncStream<Signal>.Continuation?, String?, [String]) in
+            guard state.connection?.id == id || state.connecting?.id == id else { return (nil, nil, []) }
+            var token: Int?
+            var log: String?
+            var stale: [String] = []
             switch event.type {
             case "response.created":
-                guard let responseID = event.responseID, !state.pendingCreates.isEmpty else { return (nil, nil) }
-                let token = state.pendingCreates.removeFirst()
-                state.byResponse[responseID] = token
-                state.replies[token]?.responseID = responseID
-                return (state.replies[token]?.sink, nil)
-            case "response.output_item.added":
-                guard let token = event.responseID.flatMap({ state.byResponse[$0] }), let item = event.itemID else { return (nil, nil) }
-                if state.replies[token]?.items.contains(where: { $0.id == item }) == false {
-                    state.replies[token]?.items.append(Item(id: item, bytes: 0))
-                }
-                return (nil, nil)
-            case "response.output_audio.delta":
-                guard let token = event.responseID.flatMap({ state.byResponse[$0] }), let item = event.itemID,
-                    let count = event.audio?.count
-                else { return (nil, nil) }
-                if let index = state.replies[token]?.items.firstIndex(where: { $0.id == item }) {
-                    state.replies[token]?.items[index].bytes += count
+                guard let responseID = event.responseID else { return (nil, nil, []) }
+                if !state.pendingCreates.isEmpty {
+                    token = state.pendingCreates.removeFirst()
+                } else if configuration.turnDetection.isProvider {
+                    // The provider decided the caller had finished: the waiting reply takes it, or it waits for one.
+                    state.tokens += 1
+                    token = state.tokens
+                    state.replies[token!] = Reply(turn: nil)
+                    if let waiting = state.waiting {
+                        state.waiting = nil
+                        take(token!, for: waiting, &state)
+                        token = waiting
+                    } else {
+                        state.untaken.append(token!)
+                    }
                 } else {
-                    state.replies[token]?.items.append(Item(id: item, bytes: count))
+                    return (nil, nil, [])
                 }
-                return (state.replies[token]?.sink, nil)
+                state.byResponse[responseID] = token!
+                state.replies[token!]?.responseID = responseID
+            case "input_audio_buffer.speech_started":
+                // The caller went on: responses started for what they had said so far are stale.
+                for untaken in state.untaken { stale += drop(untaken, &state) }
+                state.untaken.removeAll()
+                return (nil, nil, stale)
+            case "response.output_item.added":
+                guard let found = event.responseID.flatMap({ state.byResponse[$0] }), let item = event.itemID else { return (nil, nil, []) }
+                if state.replies[found]?.items.contains(where: { $0.id == item }) == false {
+                    state.replies[found]?.items.append(Item(id: item, bytes: 0))
+                }
+                return (nil, nil, [])
+            case "response.output_audio.delta":
+                guard let found = event.responseID.flatMap({ state.byResponse[$0] }), let item = event.itemID,
+                    let count = event.audio?.count
+                else { return (nil, nil, []) }
+                if let index = state.replies[found]?.items.firstIndex(where: { $0.id == item }) {
+                    state.replies[found]?.items[index].bytes += count
+                } else {
+                    state.replies[found]?.items.append(Item(id: item, bytes: count))
+                }
+                token = found
             case "response.output_audio_transcript.delta", "response.done":
-                guard let token = event.responseID.flatMap({ state.byResponse[$0] }) else { return (nil, nil) }
-                if event.type == "response.done" { state.replies[token]?.done = true }
-                return (state.replies[token]?.sink, nil)
+                token = event.responseID.flatMap { state.byResponse[$0] }
+                if let token, event.type == "response.done" { state.replies[token]?.done = true }
             case "error":
-                let message = "Realtime error \(event.errorCode ?? "?"): \(event.errorMessage ?? "")"
+                log = "Realtime error \(event.errorCode ?? "?"): \(event.errorMessage ?? "")"
                 if let eventID = event.errorEventID {
-                    guard let token = state.byEvent[eventID] else { return (nil, message) }  // a cancel or truncate
-                    return (state.replies[token]?.sink, message)
+                    guard let found = state.byEvent[eventID] else { return (nil, log, []) }  // a cancel or truncate
+                    token = found
+                } else {
+                    let active = state.replies.values.first { !$0.done && $0.sink != nil }
+                    return (active?.sink, log, [])
                 }
-                let active = state.replies.values.first { !$0.done && $0.sink != nil }
-                return (active?.sink, message)
             case "voicepipe.malformed":
                 let active = state.replies.values.first { !$0.done && $0.sink != nil }
-                return (active?.sink, event.errorMessage)
+                return (active?.sink, event.errorMessage, [])
             default:
-                return (nil, nil)
+                return (nil, nil, [])
             }
+            guard let token, let reply = state.replies[token] else { return (nil, log, []) }
+            if reply.turn == nil { state.replies[token]?.backlog.append(event) }  // no reply has taken it yet
+            return (reply.sink, log, [])
         }
         if let log { logger.warning("\(log)") }
+        if !stale.isEmpty, let socket = state.withLock({ $0.connection?.socket }) {
+            for message in stale { socket.send(message) }
+        }
         sink?.yield(.event(event))
+    }
+
+    /// Reply `reply` takes the provider's response of `token` (and the events it has had so far).
+    private func take(_ token: Int, for reply: Int, _ state: inout State) {
+        guard var response = state.replies.removeValue(forKey: token) else { return }
+        response.turn = state.replies[reply]?.turn
+        response.sink = state.replies[reply]?.sink
+        for event in response.backlog { response.sink?.yield(.event(event)) }
+        response.backlog.removeAll()
+        state.replies[reply] = response
+        if let id = response.responseID { state.byResponse[id] = reply }
+    }
+
+    /// Forgets an untaken response (the provider cancels it itself if it still runs: `interrupt_response`) and
+    /// truncates its audio to nothing, so the model does not remember saying what the caller never heard.
+    /// Returns the client events to send.
+    private func drop(_ token: Int, _ state: inout State) -> [String] {
+        guard let reply = state.replies.removeValue(forKey: token) else { return [] }
+        if let id = reply.responseID { state.byResponse[id] = nil }
+        var messages: [String] = []
+        for item in reply.items where item.bytes > 0 {
+            messages.append(
+                Self.json([
+                    "type": "conversation.item.truncate", "event_id": state.nextEventID(), "item_id": item.id, "content_index": 0,
+                    "audio_end_ms": 0,
+                ]))
+            state.truncations.append((item.id, 0))
+        }
+        return messages
     }
 
     // MARK: - A response
@@ -365,7 +485,10 @@ public final class OpenAIRealtimeAgent: Agent {
         turn: Int, caller: CallerTurn?, needed: Int, instructions: String?, _ yield: @escaping @Sendable (AgentOutput) -> Void
     ) async throws {
         let socket = try await connected()
-        if let caller {
+        // With the provider detecting turns, a reply takes the response the provider starts; otherwise the agent
+        // commits the turn's audio and asks for one.
+        let providerTurn = caller != nil && configuration.turnDetection.isProvider
+        if let caller, !providerTurn {
             // Everything the listener heard of the turn is appended before the commit.
             var waited = 0
             while waited < 400, state.withLock({ $0.endsHandled[turn, default: 0] }) < needed {
@@ -378,12 +501,24 @@ public final class OpenAIRealtimeAgent: Agent {
         try Task.checkCancellation()
         let (signals, sink) = AsyncStream.makeStream(of: Signal.self)
         let deadline = Mutex(ContinuousClock.now + configuration.firstAudioTimeout)
-        let (token, commitID, createID) = state.withLock { state -> (Int, String?, String) in
+        let (token, commitID, createID, stale) = state.withLock { state -> (Int, String?, String?, [String]) in
             state.tokens += 1
             let token = state.tokens
             state.replies[token] = Reply(turn: turn, sink: sink)
             if let old = state.latest[turn] { state.replies[old]?.sink = nil }
             state.latest[turn] = token
+            if providerTurn {
+                // The newest response the provider started; older ones answered less than the caller said.
+                guard let newest = state.untaken.popLast() else {
+                    state.waiting = token
+                    return (token, nil, nil, [])
+                }
+                var stale: [String] = []
+                for older in state.untaken { stale += drop(older, &state) }
+                state.untaken.removeAll()
+                take(newest, for: token, &state)
+                return (token, nil, nil, stale)
+            }
             var commitID: String?
             if caller != nil {
                 commitID = state.nextEventID()
@@ -392,13 +527,16 @@ public final class OpenAIRealtimeAgent: Agent {
             let createID = state.nextEventID()
             state.byEvent[createID] = token
             state.pendingCreates.append(token)
-            return (token, commitID, createID)
+            return (token, commitID, createID, [])
         }
+        for message in stale { socket.send(message) }
         if let commitID { socket.send(Self.json(["type": "input_audio_buffer.commit", "event_id": commitID])) }
-        var create: [String: Any] = ["type": "response.create", "event_id": createID]
-        if let instructions { create["response"] = ["instructions": instructions] }
         let started = ContinuousClock.now
-        socket.send(Self.json(create))
+        if let createID {
+            var create: [String: Any] = ["type": "response.create", "event_id": createID]
+            if let instructions { create["response"] = ["instructions": instructions] }
+            socket.send(Self.json(create))
+        }
 
         let watchdog = Task {
             while !Task.isCancelled {
@@ -415,7 +553,9 @@ public final class OpenAIRealtimeAgent: Agent {
             sink.finish()
             let cancel = state.withLock { state -> [String: Any]? in
                 state.replies[token]?.sink = nil
-                guard let reply = state.replies[token], !reply.done, !reply.cancelSent else { return nil }
+                if state.waiting == token { state.waiting = nil }
+                // The provider's detection cancels its own responses when the caller speaks (`interrupt_response`).
+                guard !providerTurn, let reply = state.replies[token], !reply.done, !reply.cancelSent else { return nil }
                 state.replies[token]?.cancelSent = true
                 let event = state.nextEventID()
                 return reply.responseID.map { ["type": "response.cancel", "event_id": event, "response_id": $0] }
@@ -503,8 +643,10 @@ public final class OpenAIRealtimeAgent: Agent {
         }
     }
 
-    /// Drains the ring: encodes each turn's audio as 8 kHz µ-law and appends it to the session as it comes.
+    /// Drains the ring: encodes each turn's audio (all of the caller's audio, when the provider detects turns)
+    /// as 8 kHz µ-law and appends it to the session as it comes.
     private func pump() async {
+        let continuous = configuration.turnDetection.isProvider
         var resampler: Resampler?
         var scratch = [Float](repeating: 0, count: 4 * CallerAudioRing.Frame.capacity)
         var codes: [UInt8] = []
@@ -513,6 +655,7 @@ public final class OpenAIRealtimeAgent: Agent {
             while let frame = ring.read() {
                 let turn = Int(frame.turn)
                 if frame.isEndOfTurn {
+                    if continuous { continue }
                     flush(turn: turn, force: true)
                     state.withLock { $0.endsHandled[turn, default: 0] += 1 }
                     continue
@@ -532,6 +675,10 @@ public final class OpenAIRealtimeAgent: Agent {
                         scratch.withUnsafeMutableBufferPointer { converter.process(input, into: $0) }
                     }
                     for sample in scratch[..<produced] { codes.append(MuLaw.encode(Int16(clamping: Int((sample * 32768).rounded())))) }
+                }
+                if continuous {
+                    stream(codes)
+                    continue
                 }
                 let clear = state.withLock { state -> OpenAIRealtimeConnection? in
                     var stale: OpenAIRealtimeConnection?
@@ -554,6 +701,22 @@ public final class OpenAIRealtimeAgent: Agent {
                 flush(turn: turn, force: false)
             }
         }
+    }
+
+    /// Appends the caller's audio as it comes, every 20 ms, for the provider's turn detection. Without a session
+    /// (opening, or replaced after a drop) the last second is kept for the next one. Pump task only.
+    private func stream(_ codes: [UInt8]) {
+        let (socket, kept) = state.withLock { state -> (OpenAIRealtimeConnection?, [UInt8]) in
+            guard let connection = state.connection, !connection.socket.isClosed else {
+                state.audio.append(contentsOf: codes)
+                if state.audio.count > Self.rate { state.audio.removeFirst(state.audio.count - Self.rate) }
+                return (nil, [])
+            }
+            defer { state.audio.removeAll(keepingCapacity: true) }
+            return (connection.socket, state.audio)
+        }
+        guard let socket else { return }
+        for append in Self.appends(kept.isEmpty ? codes : kept + codes) { socket.send(append) }
     }
 
     /// Appends the turn's audio not yet sent on the open connection: in 100 ms pieces, or all of it (`force`).
@@ -579,7 +742,8 @@ public final class OpenAIRealtimeAgent: Agent {
                 return (nil, [])
             }
             var messages: [String] = []
-            if !reply.done, !reply.cancelSent, reply.responseID != nil {
+            // The provider's own detection cancels what runs when the caller speaks (`interrupt_response`).
+            if !configuration.turnDetection.isProvider, !reply.done, !reply.cancelSent, reply.responseID != nil {
                 state.replies[token]?.cancelSent = true
                 messages.append(Self.json(["type": "response.cancel", "event_id": state.nextEventID(), "response_id": reply.responseID!]))
             }

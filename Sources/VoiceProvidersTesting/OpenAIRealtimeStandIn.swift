@@ -28,7 +28,27 @@ import VoiceDSP
 /// against the audio sent for the item (`Audio content of Xms is already shorter than Yms`,
 /// `integer_below_min_value`) and answered with `conversation.item.truncated`.
 ///
-/// Server VAD is not simulated: turn detection is accepted and echoed but never acts.
+/// Turn detection is simulated, in audio time (the bytes appended on the connection since the session began,
+/// divided by the input format's bytes per ms; never the wall clock). The session starts with `server_vad`, as
+/// production's does, so a client that never sends `session.update` gets it; `turn_detection: null` turns it off
+/// (manual commits only). A `session.update` that sets `turn_detection` replaces it whole, the fields it leaves out
+/// taking OpenAI's documented defaults (`threshold` 0.5, `prefix_padding_ms` 300, `silence_duration_ms` 500,
+/// `create_response` and `interrupt_response` true, `eagerness` `auto`). The appended audio is decoded by its
+/// format (`audio/pcmu`, `audio/pcma`, or `audio/pcm` 16-bit little-endian) and cut into 10 ms windows; a window
+/// is speech when its RMS level exceeds `−70 + 60 × threshold` dBFS (−40 dBFS at the default 0.5: ``StandInVoice``
+/// speech, about −16 dBFS, is well above it, low line noise well below). The first speech window sends
+/// `input_audio_buffer.speech_started` (`audio_start_ms`: that window's start minus `prefix_padding_ms`, not
+/// below 0) and names the user item to come; with `interrupt_response` it cancels an active response
+/// (`status:"cancelled"`, `reason:"turn_detected"`; the audio already sent stays truncatable). After
+/// `silence_duration_ms` of consecutive non-speech windows, `input_audio_buffer.speech_stopped` follows, its
+/// `audio_end_ms` being the audio time at which the silence completed (the end of the last speech window plus
+/// `silence_duration_ms`, as OpenAI documents it: "includes the min_silence_duration_ms"); then the buffer up to
+/// that point is committed as `input_audio_buffer.commit` would (same item id), and with `create_response` a
+/// response starts as a bare `response.create` would (none when one is still active). `semantic_vad` is the
+/// stand-in's approximation of production's turn-end model: the same detector with `prefix_padding_ms` 300 and a
+/// silence that depends on `eagerness` (`high` 300 ms, `medium` and `auto` 600 ms, `low` 1,000 ms).
+/// `idle_timeout_ms` is accepted and echoed but never fires. `input_audio_buffer.clear` and a manual
+/// `input_audio_buffer.commit` also end the speech under way (more speech after them starts a new item).
 public final class OpenAIRealtimeStandIn: Sendable {
     /// What the scripted reply is asked for.
     public struct ReplyRequest: Sendable, Hashable {
@@ -118,6 +138,12 @@ public final class OpenAIRealtimeStandIn: Sendable {
         public var itemMilliseconds: [String: Double] = [:]
         /// Connections that ended (closed by the client, or dropped by a fault).
         public var closedConnections = 0
+        /// The `audio_start_ms` of every `input_audio_buffer.speech_started` sent, in order, over all connections.
+        public var speechStarts: [Int] = []
+        /// The `audio_end_ms` of every `input_audio_buffer.speech_stopped` sent, in order, over all connections.
+        public var speechStops: [Int] = []
+        /// Responses that turn detection created (`create_response`), over all connections.
+        public var vadResponses = 0
     }
 
     /// The settings.
@@ -306,6 +332,125 @@ public final class OpenAIRealtimeStandIn: Sendable {
         case close(WebSocketErrorCode)
     }
 
+    /// Turn detection over a connection's appended audio: the audio decoded by its format and cut into 10 ms
+    /// windows of audio time, a window being speech when its RMS level exceeds the threshold's.
+    fileprivate struct TurnDetector {
+        /// What the effective `turn_detection` asks for.
+        struct Settings {
+            /// The RMS level (full scale 1) above which a window is speech.
+            var level: Double
+            var prefixPaddingMilliseconds: Double
+            var silenceDurationMilliseconds: Double
+            var createResponse: Bool
+            var interruptResponse: Bool
+
+            /// The settings of a `turn_detection` value; nil when it is null (manual commits only).
+            init?(_ value: (any Sendable)?) {
+                guard let object = value as? [String: any Sendable], let type = object["type"] as? String else { return nil }
+                func number(_ key: String, _ fallback: Double) -> Double {
+                    switch object[key] {
+                    case let value as Int: Double(value)
+                    case let value as Double: value
+                    default: fallback
+                    }
+                }
+                let server = type == "server_vad"
+                level = Self.level(threshold: server ? number("threshold", 0.5) : 0.5)
+                prefixPaddingMilliseconds = server ? number("prefix_padding_ms", 300) : 300
+                silenceDurationMilliseconds =
+                    server ? number("silence_duration_ms", 500) : Self.semanticSilence(eagerness: object["eagerness"] as? String)
+                createResponse = object["create_response"] as? Bool ?? true
+                interruptResponse = object["interrupt_response"] as? Bool ?? true
+            }
+
+            /// The RMS level of a `threshold` in 0...1: −70 + 60 × threshold dBFS (−40 dBFS at 0.5).
+            static func level(threshold: Double) -> Double { pow(10, (-70 + 60 * threshold) / 20) }
+
+            /// The stand-in's approximation of `semantic_vad`: a silence that depends on the eagerness.
+            static func semanticSilence(eagerness: String?) -> Double {
+                switch eagerness {
+                case "high": 300
+                case "low": 1000
+                default: 600  // medium, auto
+                }
+            }
+        }
+
+        /// A change the detector saw, in ms of audio since the session began.
+        enum Event {
+            /// Speech began; the time already has the prefix padding taken off (not below 0).
+            case started(audioStart: Double)
+            /// The silence after speech lasted `silence_duration_ms`; the time is where it completed.
+            case stopped(audioEnd: Double)
+        }
+
+        /// nil: turn detection is off; the audio clock still runs.
+        var settings: Settings?
+        private var format = "audio/pcm"
+        /// The audio time at the start of `window`, in ms since the session began.
+        private var clock = 0.0
+        private var window: [Int16] = []
+        /// The first byte of a 16-bit sample split across two appends.
+        private var lowByte: UInt8?
+        private var speaking = false
+        /// The end of the last speech window.
+        private var lastSpeech = 0.0
+
+        private var samplesPerMillisecond: Int { format == "audio/pcm" ? 24 : 8 }
+
+        /// A new input format: the part window of the old one counts as audio time and is dropped.
+        mutating func setFormat(_ newFormat: String) {
+            guard newFormat != format else { return }
+            clock += Double(window.count) / Double(samplesPerMillisecond)
+            window.removeAll()
+            lowByte = nil
+            format = newFormat
+        }
+
+        /// The speech under way is over (the buffer was cleared or committed by the client): more speech is a new turn.
+        mutating func endSpeech() { speaking = false }
+
+        /// Takes appended audio; returns each change with the number of bytes of `bytes` up to the window it was seen at.
+        mutating func feed(_ bytes: Data) -> [(event: Event, offset: Int)] {
+            var events: [(event: Event, offset: Int)] = []
+            let size = samplesPerMillisecond * 10
+            for (offset, byte) in bytes.enumerated() {
+                let sample: Int16
+                switch format {
+                case "audio/pcmu": sample = MuLaw.decode(byte)
+                case "audio/pcma": sample = ALaw.decode(byte)
+                default:
+                    guard let low = lowByte else {
+                        lowByte = byte
+                        continue
+                    }
+                    lowByte = nil
+                    sample = Int16(bitPattern: UInt16(low) | UInt16(byte) << 8)
+                }
+                window.append(sample)
+                if window.count == size, let event = classifyWindow() { events.append((event, offset + 1)) }
+            }
+            return events
+        }
+
+        private mutating func classifyWindow() -> Event? {
+            let start = clock
+            let energy = window.reduce(0.0) { $0 + Double($1) * Double($1) } / Double(window.count)
+            window.removeAll(keepingCapacity: true)
+            clock += 10
+            guard let settings else { return nil }
+            if energy.squareRoot() / 32768 > settings.level {
+                lastSpeech = clock
+                guard !speaking else { return nil }
+                speaking = true
+                return .started(audioStart: max(0, start - settings.prefixPaddingMilliseconds))
+            }
+            guard speaking, clock - lastSpeech >= settings.silenceDurationMilliseconds else { return nil }
+            speaking = false
+            return .stopped(audioEnd: clock)
+        }
+    }
+
     /// One connection's conversation.
     fileprivate final class RealtimeSession: Sendable {
         struct Item {
@@ -323,6 +468,10 @@ public final class OpenAIRealtimeStandIn: Sendable {
             var active: (id: String, item: String, task: Task<Void, Never>)?
             var audioSent = false
             var responses = 0
+            /// Turn detection over the appended audio (its settings nil: `turn_detection` is null).
+            var detector = TurnDetector()
+            /// The user item the speech under way will be committed as (named by `speech_started`).
+            var speechItem: String?
         }
 
         let standIn: OpenAIRealtimeStandIn
@@ -351,7 +500,14 @@ public final class OpenAIRealtimeStandIn: Sendable {
                     ] as [String: any Sendable],
                 ] as [String: any Sendable],
             ]
-            state = Mutex(State(session: session))
+            var initial = State(session: session)
+            initial.detector.settings = TurnDetector.Settings(Self.turnDetection(in: session))
+            state = Mutex(initial)
+        }
+
+        /// The effective session's `audio.input.turn_detection`.
+        static func turnDetection(in session: [String: any Sendable]) -> (any Sendable)? {
+            ((session["audio"] as? [String: any Sendable])?["input"] as? [String: any Sendable])?["turn_detection"]
         }
 
         func send(_ type: String, _ fields: [String: Any]) {
@@ -432,10 +588,13 @@ public final class OpenAIRealtimeStandIn: Sendable {
                         param: "audio", eventID: eventID)
                     return
                 }
-                standIn.record { $0.appendedAudio.append(contentsOf: bytes) }
-                state.withLock { $0.inputBytes += bytes.count }
+                append(bytes)
             case "input_audio_buffer.clear":
-                state.withLock { $0.inputBytes = 0 }
+                state.withLock { state in
+                    state.inputBytes = 0
+                    state.detector.endSpeech()
+                    state.speechItem = nil
+                }
                 send("input_audio_buffer.cleared", [:])
             case "input_audio_buffer.commit":
                 commit(eventID: eventID)
@@ -467,6 +626,14 @@ public final class OpenAIRealtimeStandIn: Sendable {
         ]
         private static let inputKeys: Set<String> = ["format", "noise_reduction", "transcription", "turn_detection"]
         private static let outputKeys: Set<String> = ["format", "voice", "speed"]
+        /// What a `turn_detection` object takes for the fields it leaves out (OpenAI's documented defaults).
+        private static let turnDetectionDefaults: [String: [String: any Sendable]] = [
+            "server_vad": [
+                "type": "server_vad", "threshold": 0.5, "prefix_padding_ms": 300, "silence_duration_ms": 500,
+                "idle_timeout_ms": nil as Int?, "create_response": true, "interrupt_response": true,
+            ],
+            "semantic_vad": ["type": "semantic_vad", "eagerness": "auto", "create_response": true, "interrupt_response": true],
+        ]
 
         private func updateSession(_ event: [String: Any], eventID: String?) {
             func fail(_ code: String, _ message: String, _ param: String) {
@@ -507,6 +674,36 @@ public final class OpenAIRealtimeStandIn: Sendable {
                         "session.audio.\(side).format.type")
                 }
             }
+            var turnDetection: [String: any Sendable]?
+            if let value = input["turn_detection"], !(value is NSNull) {
+                let param = "session.audio.input.turn_detection"
+                guard let object = value as? [String: Any] else {
+                    return fail("invalid_type", "Invalid type for '\(param)': expected an object or null.", param)
+                }
+                guard let type = object["type"] as? String else {
+                    return fail("missing_required_parameter", "Missing required parameter: '\(param).type'.", "\(param).type")
+                }
+                guard let defaults = Self.turnDetectionDefaults[type] else {
+                    return fail(
+                        "invalid_value", "Invalid value: '\(type)'. Supported values are: 'server_vad' and 'semantic_vad'.", "\(param).type"
+                    )
+                }
+                if type == "semantic_vad", let eagerness = object["eagerness"] as? String,
+                    !["low", "medium", "high", "auto"].contains(eagerness)
+                {
+                    return fail(
+                        "invalid_value", "Invalid value: '\(eagerness)'. Supported values are: 'low', 'medium', 'high', and 'auto'.",
+                        "\(param).eagerness")
+                }
+                if let threshold = (object["threshold"] as? NSNumber)?.doubleValue, !(0...1).contains(threshold) {
+                    let below = threshold < 0
+                    return fail(
+                        below ? "decimal_below_min_value" : "decimal_above_max_value",
+                        "Invalid '\(param).threshold': decimal \(below ? "below minimum" : "above maximum") value. Expected a value "
+                            + "\(below ? ">= 0" : "<= 1"), but got \(threshold) instead.", "\(param).threshold")
+                }
+                turnDetection = defaults.merging(object.mapValues { Self.sendable($0) }) { $1 }
+            }
             if let modalities = update["output_modalities"] as? [String], modalities != ["audio"], modalities != ["text"] {
                 return fail(
                     "invalid_value", "Invalid 'session.output_modalities': expected ['audio'] or ['text'].", "session.output_modalities")
@@ -528,6 +725,7 @@ public final class OpenAIRealtimeStandIn: Sendable {
                 for (side, fields) in [("input", input), ("output", output)] {
                     var sideState = audioState[side] as? [String: any Sendable] ?? [:]
                     for (key, value) in fields { sideState[key] = Self.sendable(value) }
+                    if side == "input", let turnDetection { sideState["turn_detection"] = turnDetection }
                     if var format = sideState["format"] as? [String: any Sendable], format["type"] as? String == "audio/pcm",
                         format["rate"] == nil
                     {
@@ -538,6 +736,12 @@ public final class OpenAIRealtimeStandIn: Sendable {
                 }
                 state.session["audio"] = audioState
                 state.inputBytesPerMillisecond = Self.bytesPerMillisecond(audioState, side: "input")
+                state.detector.setFormat(Self.format(audioState, side: "input"))
+                state.detector.settings = TurnDetector.Settings(Self.turnDetection(in: state.session))
+                if state.detector.settings == nil {
+                    state.detector.endSpeech()
+                    state.speechItem = nil
+                }
                 return state.session
             }
             send("session.updated", ["session": Self.plain(effective)])
@@ -551,18 +755,69 @@ public final class OpenAIRealtimeStandIn: Sendable {
             format(audio, side: side) == "audio/pcm" ? 48 : 8
         }
 
-        private func commit(eventID: String?) {
+        /// Appends input audio; turn detection acts at the window where it detects a change, so that the buffer a
+        /// `speech_stopped` commits ends there (the rest of the append goes to the next buffer).
+        private func append(_ bytes: Data) {
+            standIn.record { $0.appendedAudio.append(contentsOf: bytes) }
+            let events = state.withLock { $0.detector.feed(bytes) }
+            var buffered = 0
+            for (event, offset) in events {
+                state.withLock { $0.inputBytes += offset - buffered }
+                buffered = offset
+                switch event {
+                case .started(let audioStart): speechStarted(audioStart: audioStart)
+                case .stopped(let audioEnd): speechStopped(audioEnd: audioEnd)
+                }
+            }
+            state.withLock { $0.inputBytes += bytes.count - buffered }
+        }
+
+        private func speechStarted(audioStart: Double) {
+            let start = Int(audioStart.rounded())
+            let (item, interrupt) = state.withLock { state -> (String, Bool) in
+                let item = standIn.nextID("item")
+                state.speechItem = item
+                return (item, state.detector.settings?.interruptResponse ?? false)
+            }
+            standIn.record { $0.speechStarts.append(start) }
+            send("input_audio_buffer.speech_started", ["audio_start_ms": start, "item_id": item])
+            if interrupt { _ = cancelActive(nil, reason: "turn_detected") }
+        }
+
+        private func speechStopped(audioEnd: Double) {
+            let end = Int(audioEnd.rounded())
+            let (item, create) = state.withLock { state -> (String, Bool) in
+                let item = state.speechItem ?? standIn.nextID("item")
+                state.speechItem = item
+                return (item, state.detector.settings?.createResponse ?? false)
+            }
+            standIn.record { $0.speechStops.append(end) }
+            send("input_audio_buffer.speech_stopped", ["audio_end_ms": end, "item_id": item])
+            commit(eventID: nil, automatic: true)
+            if create { createResponse([:], eventID: nil, automatic: true) }
+        }
+
+        /// Commits the input buffer as a user item (the one `speech_started` named, when speech is under way).
+        /// `automatic`: turn detection's commit, which has no minimum length and sends no error.
+        private func commit(eventID: String?, automatic: Bool = false) {
             let outcome = state.withLock { state -> (ms: Double, item: String, previous: String?)? in
                 let ms = Double(state.inputBytes) / state.inputBytesPerMillisecond
-                guard ms >= 100 else { return (ms, "", nil) }
+                guard ms >= 100 || (automatic && state.inputBytes > 0) else {
+                    if automatic { state.speechItem = nil }
+                    return (ms, "", nil)
+                }
                 state.inputBytes = 0
                 state.committedMilliseconds += ms
                 let previous = state.lastItem
-                let item = standIn.nextID("item")
+                let item = state.speechItem ?? standIn.nextID("item")
+                state.speechItem = nil
+                // Turn detection has already ended its own speech (and may have begun the next in the same append).
+                if !automatic { state.detector.endSpeech() }
                 state.lastItem = item
                 return (ms, item, previous)
             }
             guard let outcome, !outcome.item.isEmpty else {
+                guard !automatic else { return }
                 let ms = outcome?.ms ?? 0
                 sendError(
                     type: "invalid_request_error", code: "input_audio_buffer_commit_empty",
@@ -580,7 +835,9 @@ public final class OpenAIRealtimeStandIn: Sendable {
             send("conversation.item.done", ["previous_item_id": previous, "item": item])
         }
 
-        private func createResponse(_ event: [String: Any], eventID: String?) {
+        /// Starts a response. `automatic`: turn detection's (`create_response`), which is skipped without an error
+        /// when a response is still active.
+        private func createResponse(_ event: [String: Any], eventID: String?, automatic: Bool = false) {
             let overrides = event["response"] as? [String: Any] ?? [:]
             let instructions = overrides["instructions"] as? String
             let begun = state.withLock { state -> (id: String, item: String, previous: String?, number: Int, committed: Double)? in
@@ -592,6 +849,7 @@ public final class OpenAIRealtimeStandIn: Sendable {
                 return (standIn.nextID("resp"), item, previous, state.responses, state.committedMilliseconds)
             }
             guard let begun else {
+                guard !automatic else { return }
                 let active = state.withLock { $0.active?.id } ?? ""
                 sendError(
                     type: "invalid_request_error", code: "conversation_already_has_active_response",
@@ -600,17 +858,32 @@ public final class OpenAIRealtimeStandIn: Sendable {
                         + "creating a new response.", param: nil, eventID: eventID)
                 return
             }
+            if automatic { standIn.record { $0.vadResponses += 1 } }
             let text = standIn.configuration.reply(
                 ReplyRequest(number: begun.number, committedMilliseconds: begun.committed, instructions: instructions))
             let fault = standIn.takeResponseFault()
+            // The opening events go out before anything can cancel the response (a cancellation's events follow them).
             state.withLock { state in
+                let previous = begun.previous.map { $0 as Any } ?? NSNull()
+                let itemObject: [String: Any] = [
+                    "id": begun.item, "object": "realtime.item", "type": "message", "status": "in_progress", "role": "assistant",
+                    "content": [Any](),
+                ]
+                let base: [String: Any] = ["response_id": begun.id, "item_id": begun.item, "output_index": 0, "content_index": 0]
+                let response = Self.responseObject(begun.id, status: "in_progress", reason: nil, output: [], session: state.session)
+                send("response.created", ["response": response])
+                send("response.output_item.added", ["response_id": begun.id, "output_index": 0, "item": itemObject])
+                send("conversation.item.added", ["previous_item_id": previous, "item": itemObject])
+                send("response.content_part.added", base.merging(["part": ["type": "audio", "transcript": ""]]) { $1 })
                 let task = Task { await self.stream(id: begun.id, item: begun.item, previous: begun.previous, text: text, fault: fault) }
                 state.active = (begun.id, begun.item, task)
             }
         }
 
-        private func responseObject(_ id: String, status: String, reason: String?, output: [[String: Any]]) -> [String: Any] {
-            let audio = state.withLock { $0.session["audio"] as? [String: any Sendable] ?? [:] }
+        private static func responseObject(
+            _ id: String, status: String, reason: String?, output: [[String: Any]], session: [String: any Sendable]
+        ) -> [String: Any] {
+            let audio = session["audio"] as? [String: any Sendable] ?? [:]
             let outputAudio = audio["output"] as? [String: any Sendable] ?? [:]
             return [
                 "object": "realtime.response", "id": id, "status": status,
@@ -626,6 +899,8 @@ public final class OpenAIRealtimeStandIn: Sendable {
             ]
         }
 
+        /// Streams a response begun by `createResponse`. Each step checks that the response is still active and sends
+        /// under the session's lock, so that nothing of it follows a cancellation's `response.done`.
         private func stream(id: String, item: String, previous: String?, text: String, fault: StandInFault?) async {
             let audio = state.withLock { $0.session["audio"] as? [String: any Sendable] ?? [:] }
             let format = Self.format(audio, side: "output")
@@ -636,13 +911,6 @@ public final class OpenAIRealtimeStandIn: Sendable {
             state.withLock { $0.items[item] = Item(bytes: 0, bytesPerMillisecond: bytesPerMs, words: rendered.words) }
             standIn.record { $0.itemMilliseconds[item] = 0 }
             let base: [String: Any] = ["response_id": id, "item_id": item, "output_index": 0, "content_index": 0]
-            var itemObject: [String: Any] = [
-                "id": item, "object": "realtime.item", "type": "message", "status": "in_progress", "role": "assistant", "content": [Any](),
-            ]
-            send("response.created", ["response": responseObject(id, status: "in_progress", reason: nil, output: [])])
-            send("response.output_item.added", ["response_id": id, "output_index": 0, "item": itemObject])
-            send("conversation.item.added", ["previous_item_id": previous.map { $0 as Any } ?? NSNull(), "item": itemObject])
-            send("response.content_part.added", base.merging(["part": ["type": "audio", "transcript": ""]]) { $1 })
             try? await Task.sleep(for: standIn.configuration.timing.firstByte)
             let chunk = max(
                 1,
@@ -653,7 +921,6 @@ public final class OpenAIRealtimeStandIn: Sendable {
             var nextWord = 0
             var transcript = ""
             while offset < bytes.count {
-                if Task.isCancelled { return }
                 let end = min(bytes.count, offset + chunk)
                 let endSeconds = Double(end) / bytesPerMs / 1000
                 var words: [String] = []
@@ -661,23 +928,21 @@ public final class OpenAIRealtimeStandIn: Sendable {
                     words.append(rendered.words[nextWord].text)
                     nextWord += 1
                 }
-                if !words.isEmpty {
-                    let delta = (transcript.isEmpty ? "" : " ") + words.joined(separator: " ")
-                    transcript += delta
-                    send("response.output_audio_transcript.delta", base.merging(["delta": delta]) { $1 })
-                }
+                let delta = words.isEmpty ? nil : (transcript.isEmpty ? "" : " ") + words.joined(separator: " ")
                 let piece = Data(bytes[offset..<end]).base64EncodedString()
-                let stillActive = state.withLock { state -> Bool in
-                    guard state.active == nil || state.active?.id == id else { return false }
+                let sent = state.withLock { state -> Bool in
+                    guard !Task.isCancelled, state.active == nil || state.active?.id == id else { return false }
                     state.items[item]?.bytes = end
                     state.audioSent = true
+                    if let delta { send("response.output_audio_transcript.delta", base.merging(["delta": delta]) { $1 }) }
+                    standIn.record { $0.itemMilliseconds[item] = Double(end) / bytesPerMs }
+                    send("response.output_audio.delta", base.merging(["delta": piece]) { $1 })
                     return true
                 }
-                guard stillActive, !Task.isCancelled else { return }
-                standIn.record { $0.itemMilliseconds[item] = Double(end) / bytesPerMs }
-                send("response.output_audio.delta", base.merging(["delta": piece]) { $1 })
+                guard sent else { return }
+                transcript += delta ?? ""
                 offset = end
-                if offset > 0, let fault {
+                if let fault {
                     switch fault {
                     case .malformedFrame:
                         sender.yield(.text("{\"type\":\"response.output_audio.delta\",\"response_id\":\"\(id)\",\"delta\":"))
@@ -696,22 +961,22 @@ public final class OpenAIRealtimeStandIn: Sendable {
                 }
                 try? await Task.sleep(for: standIn.configuration.deltaInterval)
             }
-            if Task.isCancelled { return }
-            send("response.output_audio.done", base)
-            send("response.output_audio_transcript.done", base.merging(["transcript": transcript]) { $1 })
-            send("response.content_part.done", base.merging(["part": ["type": "audio", "transcript": transcript]]) { $1 })
-            itemObject["status"] = "completed"
-            itemObject["content"] = [["type": "output_audio", "transcript": transcript]]
-            let finished = state.withLock { state -> Bool in
-                guard state.active == nil || state.active?.id == id else { return false }
+            let itemObject: [String: Any] = [
+                "id": item, "object": "realtime.item", "type": "message", "status": "completed", "role": "assistant",
+                "content": [["type": "output_audio", "transcript": transcript]],
+            ]
+            state.withLock { state in
+                guard !Task.isCancelled, state.active == nil || state.active?.id == id else { return }
                 state.active = nil
-                return true
+                send("response.output_audio.done", base)
+                send("response.output_audio_transcript.done", base.merging(["transcript": transcript]) { $1 })
+                send("response.content_part.done", base.merging(["part": ["type": "audio", "transcript": transcript]]) { $1 })
+                send("response.output_item.done", ["response_id": id, "output_index": 0, "item": itemObject])
+                send("conversation.item.done", ["previous_item_id": previous.map { $0 as Any } ?? NSNull(), "item": itemObject])
+                let response = Self.responseObject(id, status: "completed", reason: nil, output: [itemObject], session: state.session)
+                send("response.done", ["response": response])
+                standIn.record { $0.responseStatuses.append("completed") }
             }
-            guard finished else { return }
-            send("response.output_item.done", ["response_id": id, "output_index": 0, "item": itemObject])
-            send("conversation.item.done", ["previous_item_id": previous.map { $0 as Any } ?? NSNull(), "item": itemObject])
-            send("response.done", ["response": responseObject(id, status: "completed", reason: nil, output: [itemObject])])
-            standIn.record { $0.responseStatuses.append("completed") }
         }
 
         /// A faulted response is no longer active (the next `response.create` is accepted).
@@ -727,28 +992,32 @@ public final class OpenAIRealtimeStandIn: Sendable {
         }
 
         private func cancel(_ event: [String: Any], eventID: String?) {
-            let requested = event["response_id"] as? String
-            let cancelled = state.withLock { state -> (id: String, item: String)? in
-                guard let active = state.active, requested == nil || requested == active.id else { return nil }
-                active.task.cancel()
-                state.active = nil
-                return (active.id, active.item)
-            }
-            guard let cancelled else {
+            guard cancelActive(event["response_id"] as? String, reason: "client_cancelled") else {
                 sendError(
                     type: "invalid_request_error", code: "response_cancel_not_active",
                     message: "Cancellation failed: no active response found.", param: nil, eventID: eventID)
                 return
             }
-            let item: [String: Any] = [
-                "id": cancelled.item, "object": "realtime.item", "type": "message", "status": "incomplete", "role": "assistant",
-                "content": [["type": "output_audio", "transcript": NSNull()]],
-            ]
-            send("response.output_item.done", ["response_id": cancelled.id, "output_index": 0, "item": item])
-            send(
-                "response.done", ["response": responseObject(cancelled.id, status: "cancelled", reason: "client_cancelled", output: [item])]
-            )
-            standIn.record { $0.responseStatuses.append("cancelled") }
+        }
+
+        /// Cancels the active response (when `requested` is given, only if it is that one) for `reason`
+        /// (`client_cancelled`, `turn_detected`): `response.output_item.done` (incomplete), then `response.done`
+        /// (`cancelled`). The audio it sent stays truncatable. False when nothing matching is active.
+        private func cancelActive(_ requested: String?, reason: String) -> Bool {
+            state.withLock { state -> Bool in
+                guard let active = state.active, requested == nil || requested == active.id else { return false }
+                active.task.cancel()
+                state.active = nil
+                let item: [String: Any] = [
+                    "id": active.item, "object": "realtime.item", "type": "message", "status": "incomplete", "role": "assistant",
+                    "content": [["type": "output_audio", "transcript": NSNull()]],
+                ]
+                send("response.output_item.done", ["response_id": active.id, "output_index": 0, "item": item])
+                let response = Self.responseObject(active.id, status: "cancelled", reason: reason, output: [item], session: state.session)
+                send("response.done", ["response": response])
+                standIn.record { $0.responseStatuses.append("cancelled") }
+                return true
+            }
         }
 
         private func truncate(_ event: [String: Any], eventID: String?) {

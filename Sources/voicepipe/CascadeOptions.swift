@@ -67,6 +67,11 @@ struct CascadeOptions: ParsableArguments {
     @Option(help: "The voice: an espeak-ng voice, an ElevenLabs or Cartesia voice id, an OpenAI voice name (defaults per --tts).")
     var voice: String?
     @Option(help: "The model --agent realtime asks for.") var realtimeModel = "gpt-realtime"
+    @Option(
+        help:
+            "Who ends the caller's turns for --agent realtime: voicepipe (VoicePipe's endpointer), server-vad or semantic-vad (the provider's)."
+    )
+    var turnDetection = RealtimeTurnDetectionKind.voicepipe
     @Flag(
         help:
             "No local fallback for hosted providers (by default espeak-ng speaks when a hosted voice fails, pocketsphinx hears when Deepgram fails)."
@@ -88,7 +93,7 @@ struct CascadeOptions: ParsableArguments {
     var arguments: [String] {
         var arguments = [
             "--stt", stt.rawValue, "--stt-vocabulary", sttVocabulary.rawValue, "--llm", llm.rawValue, "--llm-model", llmModel,
-            "--tts", tts.rawValue, "--realtime-model", realtimeModel,
+            "--tts", tts.rawValue, "--realtime-model", realtimeModel, "--turn-detection", turnDetection.rawValue,
         ]
         if let voice { arguments += ["--voice", voice] }
         if let instructions { arguments += ["--instructions", instructions] }
@@ -216,12 +221,24 @@ struct CascadeOptions: ParsableArguments {
         let endpoint = try Self.endpoint(.openAI, for: "--agent realtime")
         var configuration = OpenAIRealtimeAgent.Configuration(model: realtimeModel, instructions: instructions ?? Self.defaultInstructions)
         if let voice { configuration.voice = voice }
+        switch turnDetection {
+        case .voicepipe: configuration.turnDetection = .voicePipe
+        case .serverVAD: configuration.turnDetection = .serverVAD()
+        case .semanticVAD: configuration.turnDetection = .semanticVAD()
+        }
         let settings = configuration
-        logger.info("realtime: \(realtimeModel) at \(endpoint)")
+        logger.info("realtime: \(realtimeModel) at \(endpoint), turns ended by \(turnDetection.rawValue)")
         return { context in
             var callLogger = logger
             callLogger[metadataKey: "callSid"] = .string(context.callSid)
             return OpenAIRealtimeAgent(endpoint: endpoint, configuration: settings, logger: callLogger)
         }
     }
+}
+
+/// `--turn-detection`: who ends the caller's turns for `--agent realtime`.
+enum RealtimeTurnDetectionKind: String, ExpressibleByArgument, CaseIterable {
+    case voicepipe
+    case serverVAD = "server-vad"
+    case semanticVAD = "semantic-vad"
 }

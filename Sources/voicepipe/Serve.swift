@@ -100,6 +100,11 @@ struct Serve: AsyncParsableCommand {
         configuration.callRecordsToken = ProcessInfo.processInfo.environment["VOICEPIPE_CALLS_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
         configuration.stream.inbound.voiceActivity.model = vad
         configuration.stream.inbound.outputRate = agentSampleRate ?? agent.preferredSampleRate(cascade)
+        if agent == .realtime, cascade.turnDetection != .voicepipe {
+            // The provider decides when the caller has finished; VoicePipe's end of turn only starts the wait for
+            // its answer, so it comes first.
+            configuration.stream.inbound.endpointer.trailingSilence = .milliseconds(300)
+        }
         let server = VoicePipeServer(configuration: configuration, logger: logger)
         try await server.run { port in
             // One line on standard output, unbuffered, for whoever started the server (the load test reads it).

@@ -420,8 +420,13 @@ struct OpenAIRealtimeTests {
 
 @Suite("OpenAI Realtime agent in a call", .serialized)
 struct OpenAIRealtimeCallTests {
-    @Test("a Twilio call at 8 kHz: the caller barges in and the reply is truncated where the caller stopped hearing it")
-    func bargeInTruncation() async throws {
+    /// One simulated Twilio call at 8 kHz (µ-law passes untouched both ways) to a server whose agent is an
+    /// ``OpenAIRealtimeAgent`` on the stand-in: the caller asks a question, then barges in on the answer.
+    private func bargeInCall(
+        turnDetection: OpenAIRealtimeAgent.Configuration.TurnDetection, trailingSilence: Duration = .milliseconds(500)
+    ) async throws -> (
+        result: SimulatedCaller.Result, recording: OpenAIRealtimeStandIn.Recording, agent: OpenAIRealtimeAgent, heard: Double
+    ) {
         let (host, standIn) = try await OpenAIRealtimeStandIn.start()
         defer { Task { await host.stop() } }
         let endpoint = try ProviderEndpoint(baseURL: host.baseURL + "/v1", apiKey: "sk-test-realtime")
@@ -434,8 +439,9 @@ struct OpenAIRealtimeCallTests {
         var configuration = VoicePipeServer.Configuration(port: 0)
         configuration.stream.inbound.outputRate = 8000  // the Twilio rate: µ-law passes untouched both ways
         configuration.stream.inbound.voiceActivity.model = .classic  // the neural VAD is slow in debug builds
+        configuration.stream.inbound.endpointer.trailingSilence = trailingSilence
         configuration.makeAgent = { _ in
-            let agent = OpenAIRealtimeAgent(endpoint: endpoint, logger: logger)
+            let agent = OpenAIRealtimeAgent(endpoint: endpoint, configuration: .init(turnDetection: turnDetection), logger: logger)
             agents.withLock { $0.append(agent) }
             return agent
         }
@@ -457,32 +463,28 @@ struct OpenAIRealtimeCallTests {
                 ], tailMilliseconds: 1500, maximumMilliseconds: 20_000)
         ).run()
 
-        // The caller heard part of the first reply, then Twilio's buffer was cleared.
+        // What the caller actually heard of the reply before the clear: the agent audio played between its first
+        // line and the clear (no greeting, so all of it is the first reply's), in ms (8 µ-law bytes = 1 ms).
         let clear = try #require(result.clearTimes.first)
-        #expect(result.clears >= 1)
-        // What the caller actually heard of the reply before the clear: the agent audio played between its
-        // first line and the clear (no greeting, so all of it is the first reply's), in ms (8 µ-law bytes = 1 ms).
         let heard = result.segments.filter { $0.start >= result.lineStarts[0] && $0.start < clear }
             .reduce(0.0) { $0 + Double($1.bytes.count) / 8 }
-        #expect(heard >= 1500)
-
         try await eventually { !standIn.recording.truncations.isEmpty }
-        let recording = standIn.recording
+        #expect(agents.withLock { $0.count } == 1)
+        return (result, standIn.recording, try #require(agents.withLock { $0.first }), heard)
+    }
+
+    @Test("a Twilio call at 8 kHz: the caller barges in and the reply is truncated where the caller stopped hearing it")
+    func bargeInTruncation() async throws {
+        let (result, recording, agent, heard) = try await bargeInCall(turnDetection: .voicePipe)
+        #expect(result.clears >= 1)
+        #expect(heard >= 1500)
         let truncation = try #require(recording.truncations.first)
-        // The agent truncated the item where the server said playback stopped, never beyond what the caller heard.
-        #expect(agents.withLock { $0.first?.truncations.map(\.audioEndMilliseconds) } == [truncation.audioEndMilliseconds])
-        #expect(Double(truncation.audioEndMilliseconds) <= heard, "truncated at \(truncation.audioEndMilliseconds) ms, heard \(heard) ms")
-        // The server counts whole 20 ms frames from Twilio's mark echoes; the caller's own count can include
-        // the part of the frame under way when the clear arrived. Known issue, outside this agent: the played
-        // count the server reports comes out two frames short (~40 ms). The simulated caller sends each tick's
-        // mark echoes after that tick's media, so the echo of the frame that finished at the barge-in tick reaches
-        // the server after it has sent `clear`, less than `MediaStreamSession.burstGap` (5 ms) before Twilio's
-        // flush burst, and is counted as flushed; the frame that finished as the clear arrived is in the burst.
-        withKnownIssue("the server's played count lags the caller's by up to two frames", isIntermittent: true) {
-            #expect(
-                abs(Double(truncation.audioEndMilliseconds) - heard) <= 20,
-                "truncated at \(truncation.audioEndMilliseconds) ms, heard \(heard) ms")
-        }
+        // The agent truncated the item where the server said playback stopped: within half a frame of what the
+        // caller heard (the server counts frames from Twilio's mark echoes; the caller counts samples).
+        #expect(agent.truncations.map(\.audioEndMilliseconds) == [truncation.audioEndMilliseconds])
+        #expect(
+            abs(Double(truncation.audioEndMilliseconds) - heard) <= 20,
+            "truncated at \(truncation.audioEndMilliseconds) ms, heard \(heard) ms")
         #expect(Double(truncation.audioEndMilliseconds) < truncation.itemMilliseconds)
         #expect(recording.errors.isEmpty, "\(recording.errors)")
         // The first reply's item is the one truncated (the second reply answers the barge-in).
@@ -500,6 +502,32 @@ struct OpenAIRealtimeCallTests {
         }
         #expect(found)
         #expect(recording.clientEvents.filter { $0 == "response.create" }.count == 2)
-        #expect(agents.withLock { $0.count } == 1)
+    }
+
+    @Test(
+        "the provider's turn detection: the caller's whole stream goes up, the provider's responses answer, barge-in still truncates",
+        arguments: [OpenAIRealtimeAgent.Configuration.TurnDetection.serverVAD(), .semanticVAD(eagerness: .high)])
+    func providerTurnDetection(_ turnDetection: OpenAIRealtimeAgent.Configuration.TurnDetection) async throws {
+        // VoicePipe ends its turns first (300 ms of silence): its end of turn only starts the wait for the provider.
+        let (result, recording, agent, heard) = try await bargeInCall(turnDetection: turnDetection, trailingSilence: .milliseconds(300))
+        let update = try #require(recording.sessionUpdates.first)
+        #expect(update.contains(#""create_response":true"#) && update.contains(#""interrupt_response":true"#))
+        // The agent never commits or asks: the provider's detection does both.
+        #expect(!recording.clientEvents.contains("input_audio_buffer.commit"))
+        #expect(!recording.clientEvents.contains("response.create"))
+        #expect(recording.speechStarts.count >= 2)  // the question and the barge-in
+        #expect(recording.vadResponses >= 1)
+        // The caller heard the provider's answer, and barging in truncated it where they stopped hearing it.
+        #expect(result.clears >= 1)
+        #expect(heard >= 1500)
+        let truncation = try #require(recording.truncations.first { $0.audioEndMilliseconds > 0 })
+        #expect(agent.truncations.contains { $0.itemID == truncation.itemID && $0.audioEndMilliseconds == truncation.audioEndMilliseconds })
+        #expect(
+            abs(Double(truncation.audioEndMilliseconds) - heard) <= 20,
+            "truncated at \(truncation.audioEndMilliseconds) ms, heard \(heard) ms")
+        // All of the caller's audio went up, silences included: about as much as the call lasted.
+        let callMilliseconds = Double(result.framesSent) * 20
+        #expect(Double(recording.appendedAudio.count) / 8 >= callMilliseconds - 500)
+        #expect(recording.errors.isEmpty, "\(recording.errors)")
     }
 }

@@ -11,14 +11,24 @@ import VoiceDSP
 ///
 /// The ``TurnTakingController`` calls it on the call's owner task, tick by tick: first the turn's pre-roll,
 /// then each tick's audio while the caller has the floor, then ``turnEnded(_:)`` when it decides the turn is
-/// over (a turn the caller resumes gets more audio and another ``turnEnded(_:)``). Implementations copy and
-/// return at once: they must not block, allocate per call or wait for the agent.
+/// over (a turn the caller resumes gets more audio and another ``turnEnded(_:)``). A listener that
+/// ``hearsBetweenTurns`` gets every tick instead, turn or not, and no pre-roll (it heard that audio already):
+/// a provider that detects turns itself needs the silences too. Implementations copy and return at once: they
+/// must not block, allocate per call or wait for the agent.
 public protocol CallerAudioListener: AnyObject, Sendable {
+    /// Whether it hears the caller all the time, between turns too (default `false`: only during turns).
+    var hearsBetweenTurns: Bool { get }
+
     /// The next audio of turn `turn`, at `sampleRate`. The buffer is only valid during the call.
     func hear(_ samples: UnsafeBufferPointer<Float>, sampleRate: Int, turn: Int)
 
     /// The controller decided that turn `turn` ended.
     func turnEnded(_ turn: Int)
+}
+
+extension CallerAudioListener {
+    /// Only during turns.
+    public var hearsBetweenTurns: Bool { false }
 }
 
 /// A ``CallerAudioListener`` that hands the caller's audio from the call's task to another task through a
@@ -63,8 +73,17 @@ public final class CallerAudioRing: CallerAudioListener, Sendable {
     /// Frames dropped because the consumer fell behind.
     public var overflows: Int { dropped.load(ordering: .relaxed) }
 
+    /// Whether it hears the caller between turns too (set at creation).
+    public let hearsBetweenTurns: Bool
+
     /// Creates a ring holding `frames` frames (256: about 5 s of 16 kHz audio).
-    public init(frames: Int = 256) {
+    ///
+    /// - Parameters:
+    ///   - frames: The ring's size.
+    ///   - hearsBetweenTurns: Hear every tick, turn or not (``CallerAudioListener/hearsBetweenTurns``); the
+    ///     audio between turns is labelled with the last turn's number.
+    public init(frames: Int = 256, hearsBetweenTurns: Bool = false) {
+        self.hearsBetweenTurns = hearsBetweenTurns
         let ring = SPSCRingBuffer<Frame>(minimumCapacity: frames)
         producer = ring.producer
         consumer = ring.consumer
