@@ -12,13 +12,7 @@ import VoiceDSP
 
 /// One call's Deepgram stream (see ``DeepgramRecognizer``).
 final class DeepgramSession: RecognitionSession {
-    struct Segment {
-        var start: Double
-        var duration: Double
-        var text: String
-        var words: [RecognizedWord]
-        var confidence: Double?
-    }
+    typealias Segment = DeepgramSegment
 
     struct Utterance {
         /// Stream samples sent on this connection before the utterance's first sample.
@@ -249,21 +243,13 @@ final class DeepgramSession: RecognitionSession {
             malformed("a binary frame")
             return
         }
-        guard let object = (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any],
-            let type = object["type"] as? String
-        else {
-            malformed("not a JSON message with a type: \(text.prefix(80))")
+        let message: DeepgramMessage
+        do { message = try DeepgramMessage.parse(text) } catch {
+            malformed(error)
             return
         }
-        switch type {
-        case "Results":
-            guard let result = Self.segment(object) else {
-                malformed("a Results message without channel.alternatives")
-                return
-            }
-            let isFinal = object["is_final"] as? Bool ?? false
-            let speechFinal = object["speech_final"] as? Bool ?? false
-            let fromFinalize = object["from_finalize"] as? Bool ?? false
+        switch message {
+        case .results(let result, let isFinal, let speechFinal, let fromFinalize):
             let changed = state.withLock { state -> Bool in
                 guard var utterance = state.utterance, utterance.connectionID == id, utterance.dropped == nil else { return false }
                 let utteranceStart = Double(utterance.startSample) / 8000
@@ -294,45 +280,28 @@ final class DeepgramSession: RecognitionSession {
                 return isFinal
             }
             if changed { wake() }
-        case "UtteranceEnd":
+        case .utteranceEnd:
             let changed = state.withLock { state -> Bool in
                 guard state.utterance?.connectionID == id, state.utterance?.finals.isEmpty == false else { return false }
                 state.utterance?.closedAtSample = state.streamSamples
                 return true
             }
             if changed { wake() }
-        case "Metadata", "SpeechStarted":
+        case .other("Metadata"), .other("SpeechStarted"):
             break
-        default:
+        case .other(let type):
             logger.debug("Deepgram message ignored", metadata: ["type": "\(type)"])
         }
     }
 
     private func malformed(_ detail: String) {
-        let error = ProviderError.malformed(provider: "deepgram", detail: detail)
+        malformed(ProviderError.malformed(provider: "deepgram", detail: detail))
+    }
+
+    private func malformed(_ error: ProviderError) {
         metrics.recordError(error)
         logger.warning("Deepgram sent a malformed message; ignored", metadata: ["error": "\(error)"])
     }
-
-    /// The result's text, words (stream times) and confidence.
-    static func segment(_ object: [String: Any]) -> Segment? {
-        guard let channel = object["channel"] as? [String: Any], let alternatives = channel["alternatives"] as? [Any],
-            let best = alternatives.first as? [String: Any]
-        else { return nil }
-        var words: [RecognizedWord] = []
-        for case let word as [String: Any] in best["words"] as? [Any] ?? [] {
-            guard let text = (word["punctuated_word"] as? String) ?? (word["word"] as? String) else { continue }
-            words.append(
-                RecognizedWord(
-                    text: text, start: Self.number(word["start"]) ?? 0, end: Self.number(word["end"]) ?? 0,
-                    confidence: Self.number(word["confidence"])))
-        }
-        return Segment(
-            start: number(object["start"]) ?? 0, duration: number(object["duration"]) ?? 0,
-            text: best["transcript"] as? String ?? "", words: words, confidence: number(best["confidence"]))
-    }
-
-    private static func number(_ value: Any?) -> Double? { (value as? NSNumber)?.doubleValue }
 
     /// The utterance's finals joined, word times made relative to its first sample.
     static func transcript(of utterance: Utterance) -> Transcript {

@@ -4,7 +4,8 @@
 //===----------------------------------------------------------------------===//
 
 import struct Foundation.Data
-import class Foundation.JSONDecoder
+import class Foundation.JSONSerialization
+import class Foundation.NSNumber
 
 /// Any JSON value: a tool's parameter schema, a tool call's arguments, a provider's event.
 ///
@@ -26,16 +27,37 @@ public enum JSONValue: Sendable, Hashable, Codable {
 
     /// Reads one JSON value from UTF-8 text.
     ///
-    /// - Throws: `DecodingError` when the text is not JSON.
+    /// - Throws: An error when the text is not JSON.
     public static func parse(_ text: String) throws -> JSONValue {
         try parse(bytes: Array(text.utf8))
     }
 
     /// Reads one JSON value from UTF-8 bytes.
     ///
-    /// - Throws: `DecodingError` when the bytes are not JSON.
+    /// Foundation's `JSONSerialization` reads it, in time linear in its size whatever its nesting (decoding through
+    /// `Decodable` tries each kind in turn at every level, which grows with the cube of the depth: 1 KB of nested
+    /// arrays took about a second).
+    ///
+    /// - Throws: An error when the bytes are not JSON.
     public static func parse(bytes: some Collection<UInt8>) throws -> JSONValue {
-        try JSONDecoder().decode(JSONValue.self, from: Data(bytes))
+        JSONValue(foundation: try JSONSerialization.jsonObject(with: Data(bytes), options: [.fragmentsAllowed]))
+    }
+
+    /// A value from what `JSONSerialization` returns.
+    private init(foundation value: Any) {
+        switch value {
+        case let number as NSNumber:
+            // Booleans come back as NSNumbers whose type is `char`; JSON numbers never are.
+            if String(cString: number.objCType) == "c" {
+                self = .bool(number.boolValue)
+            } else {
+                self = .number(number.doubleValue)
+            }
+        case let string as String: self = .string(string)
+        case let array as [Any]: self = .array(array.map { JSONValue(foundation: $0) })
+        case let object as [String: Any]: self = .object(object.mapValues { JSONValue(foundation: $0) })
+        default: self = .null  // NSNull
+        }
     }
 
     /// Decodes any JSON value.

@@ -329,41 +329,11 @@ public struct OpenAIChatModel: LanguageModel {
         logger.debug(
             "chat response done",
             metadata: ["finish_reason": "\(state.finishReason ?? "none")", "tool_calls": "\(state.calls.count)"])
-        return ChatRoundResult(text: state.text, toolCalls: state.calls.enumerated().map { $0.element.call(number: $0.offset) })
+        return ChatRoundResult(text: state.text, toolCalls: state.toolCalls)
     }
 
     private func handle(_ event: ServerSentEvent, _ state: inout ChatStreamState, _ sink: ChatOutputSink) throws {
-        if event.data == "[DONE]" {
-            state.done = true
-            return
-        }
-        let value: JSONValue
-        do { value = try JSONValue.parse(event.data) } catch {
-            throw ProviderError.malformed(provider: Self.provider, detail: "an event that is not JSON: \(event.data.prefix(120))")
-        }
-        guard case .object(let chunk) = value else {
-            throw ProviderError.malformed(provider: Self.provider, detail: "an event that is not an object: \(event.data.prefix(120))")
-        }
-        if let error = chunk["error"], !error.isNull {
-            var message = error["message"]?.stringValue ?? error.stringValue ?? error.json
-            if let code = error["code"], !code.isNull { message += " (\(code.stringValue ?? code.json))" }
-            throw ProviderError.failed(provider: Self.provider, message: message)
-        }
-        for choice in chunk["choices"]?.arrayValue ?? [] {
-            if let index = choice["index"]?.intValue, index != 0 { continue }
-            if let delta = choice["delta"] {
-                if let content = delta["content"]?.stringValue, !content.isEmpty {
-                    state.text += content
-                    state.producedOutput = true
-                    try sink.text(content)
-                }
-                for fragment in delta["tool_calls"]?.arrayValue ?? [] {
-                    state.accumulate(fragment)
-                    state.producedOutput = true
-                }
-            }
-            if let reason = choice["finish_reason"]?.stringValue { state.finishReason = reason }
-        }
+        try state.consume(event.data) { try sink.text($0) }
     }
 
     private static func retryDecision(status: Int, headers: [(name: String, value: String)], body: String) -> ChatRetryDecision {
@@ -402,13 +372,6 @@ private struct ChatAttemptFailure: Error, Sendable {
     }
 }
 
-/// A complete tool call, as sent back to the model.
-private struct ChatToolCall: Sendable, Hashable {
-    var id: String
-    var name: String
-    var arguments: String
-}
-
 /// What one response produced.
 private struct ChatRoundResult: Sendable {
     var text: String
@@ -436,56 +399,6 @@ private enum ChatWireMessage: Sendable, Hashable {
                     }),
             ]
         case .tool(let callID, let content): ["role": "tool", "tool_call_id": .string(callID), "content": .string(content)]
-        }
-    }
-}
-
-/// The state of one streamed response.
-private struct ChatStreamState {
-    struct PendingCall {
-        var index: Int?
-        var id: String?
-        var name = ""
-        var arguments = ""
-
-        func call(number: Int) -> ChatToolCall {
-            ChatToolCall(id: id ?? "call_\(number)", name: name, arguments: arguments)
-        }
-    }
-
-    var text = ""
-    var calls: [PendingCall] = []
-    var finishReason: String?
-    var done = false
-    var producedOutput = false
-
-    /// Adds one `delta.tool_calls[]` fragment: keyed by `index`, falling back to `id`; a fragment with a new id
-    /// at an index already in use (Ollama's parallel calls, all at index 0) starts a new call.
-    mutating func accumulate(_ fragment: JSONValue) {
-        guard case .object = fragment else { return }
-        let index = fragment["index"]?.intValue
-        let id = fragment["id"]?.stringValue.flatMap { $0.isEmpty ? nil : $0 }
-        var position: Int?
-        if let id {
-            position = calls.lastIndex { $0.id == id }
-            if position == nil, let last = calls.lastIndex(where: { $0.index == index }), calls[last].id == nil {
-                calls[last].id = id
-                position = last
-            }
-        } else {
-            position = calls.lastIndex { index == nil || $0.index == index }
-        }
-        if position == nil {
-            calls.append(PendingCall(index: index, id: id))
-            position = calls.count - 1
-        }
-        guard let position else { return }
-        let function = fragment["function"]
-        if let name = function?["name"]?.stringValue, calls[position].name.isEmpty { calls[position].name = name }
-        switch function?["arguments"] {
-        case .string(let piece): calls[position].arguments += piece
-        case .object(let members): calls[position].arguments += JSONValue.object(members).json
-        default: break
         }
     }
 }

@@ -426,5 +426,22 @@ struct JSONValueTests {
         #expect(try JSONValue.parse(value.json) == value)
         #expect(JSONValue.number(.infinity).json == "null")
         #expect(throws: (any Error).self) { try JSONValue.parse("{\"a\":") }
+        #expect(try JSONValue.parse("7") == 7 && JSONValue.parse("\"x\"") == "x" && JSONValue.parse("null") == nil)
+    }
+
+    @Test("deep nesting parses (the fuzzer's 1 KB of nested arrays took a second through Decodable)")
+    func deepNesting() throws {
+        let depth = 400
+        var value = try JSONValue.parse(String(repeating: "[", count: depth) + "true" + String(repeating: "]", count: depth))
+        for _ in 0..<depth {
+            guard case .array(let elements) = value, elements.count == 1 else {
+                Issue.record("not nested as written")
+                return
+            }
+            value = elements[0]
+        }
+        #expect(value == true)
+        let objects = String(repeating: #"{"a":"#, count: depth) + "1" + String(repeating: "}", count: depth)
+        #expect(try JSONValue.parse(objects).json == objects)
     }
 }
