@@ -605,11 +605,14 @@ private final class Session: Sendable {
 
     /// Sends `text`'s audio and timestamps.
     private func speak(_ text: String, id: String, voice: Voice, first: inout Bool, audioSeconds: inout Double) async throws {
+        // The first audio is due `firstByte` after the text came: the rendering is inside that wait, as a real
+        // voice's compute is inside its time to first byte.
+        let due = ContinuousClock.now + configuration.timing.firstByte
         let rendered = StandInVoice.render(text, sampleRate: voice.sampleRate)
         guard !rendered.samples.isEmpty || !rendered.words.isEmpty else { return }
         if first {
             first = false
-            if configuration.timing.firstByte > .zero { try await Task.sleep(for: configuration.timing.firstByte) }
+            if configuration.timing.firstByte > .zero { try await Task.sleep(until: due) }
         }
         let rate = Double(voice.sampleRate)
         let perChunk = max(1, voice.sampleRate * configuration.chunkMilliseconds / 1000)

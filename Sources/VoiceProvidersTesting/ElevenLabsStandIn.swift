@@ -462,8 +462,11 @@ public final class ElevenLabsStandIn: Sendable {
                 case .generate(let text):
                     standIn.record(index, generation: text)
                     if fault == .stall { continue }
-                    try? await Task.sleep(for: configuration.timing.firstByte)
-                    for message in Self.messages(for: text, encoding: encoding, chunk: configuration.chunkDuration) {
+                    // Due `firstByte` after the text came, the rendering included.
+                    let due = ContinuousClock.now + configuration.timing.firstByte
+                    let messages = Self.messages(for: text, encoding: encoding, chunk: configuration.chunkDuration)
+                    try? await Task.sleep(until: due)
+                    for message in messages {
                         if Task.isCancelled { return nil }
                         if sentAudio, fault == .dropMidStream { return .closedByStandIn(code: 1011, reason: "dropped") }
                         let frame = sentAudio || fault != .malformedFrame ? message : "{\"audio\":\"%%not base64%%\",\"isFinal\":"

@@ -276,6 +276,8 @@ public final class OpenAIChatStandIn: Sendable {
     // MARK: Streaming
 
     private func stream(_ request: Request, fault: StandInFault?) -> Response {
+        // The first chunk is due `firstByte` after the request was read, the stand-in's own work included.
+        let due = ContinuousClock.now + configuration.timing.firstByte
         let serial = state.withLock { state in
             state.counter += 1
             return state.counter
@@ -296,11 +298,15 @@ public final class OpenAIChatStandIn: Sendable {
                 var end = StreamEnd.clientDisconnected
                 defer { self.state.withLock { $0.streamEnds.append(end) } }
                 do {
-                    try await Task.sleep(for: timing.firstByte)
+                    try await Task.sleep(until: due)
+                    var next = due  // paced events keep to the rate, whatever the writes and sleeps cost
                     for (offset, step) in plan.enumerated() {
                         switch step {
                         case .event(let text, let paced):
-                            if paced, offset > 0, timing.interval > .zero { try await Task.sleep(for: timing.interval) }
+                            if paced, offset > 0, timing.interval > .zero {
+                                next += timing.interval
+                                try await Task.sleep(until: next)
+                            }
                             for piece in Self.pieces(of: text, split: split, seed: offset) {
                                 try await writer.write(ByteBuffer(bytes: piece))
                             }

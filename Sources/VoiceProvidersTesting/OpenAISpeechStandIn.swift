@@ -112,6 +112,8 @@ public final class OpenAISpeechStandIn: Sendable {
         var received = ReceivedRequest(authorization: authorization, contentType: request.headers[.contentType], status: 200)
         var request = request
         let body = try await request.collectBody(upTo: 1 << 20)
+        // The first audio is due `firstByte` after the request came, the rendering included.
+        let due = ContinuousClock.now + configuration.timing.firstByte
         guard let authorization, authorization.hasPrefix("Bearer ") else {
             received.status = 401
             record(received)
@@ -170,7 +172,7 @@ public final class OpenAISpeechStandIn: Sendable {
         return Response(
             status: .ok, headers: headers,
             body: ResponseBody { writer in
-                if timing.firstByte > .zero { try await Task.sleep(for: timing.firstByte) }
+                if timing.firstByte > .zero { try await Task.sleep(until: due) }
                 var start = 0
                 var index = 0
                 do {
