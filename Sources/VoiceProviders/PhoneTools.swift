@@ -3,9 +3,9 @@
 // SPDX-License-Identifier: Apache-2.0
 //===----------------------------------------------------------------------===//
 
-public import TwilioCore
+import TwilioCore
 public import TwilioREST
-public import VoiceAgent
+import VoiceAgent
 
 /// The tools a phone agent needs besides ``ModelTool/hangUp(description:)``: transfer the call to a person,
 /// and press keys on an automated menu.

@@ -6,8 +6,8 @@
 import Foundation
 import HTTPTypes
 public import Hummingbird
-public import HummingbirdWebSocket
-public import Logging
+import HummingbirdWebSocket
+import Logging
 import NIOCore
 import NIOWebSocket
 import Synchronization
