@@ -369,7 +369,8 @@ public final class OpenAIChatStandIn: Sendable {
         let tokens = Self.tokens(text)
         let faultAfter = max(1, min(2, tokens.count))
         for (index, token) in tokens.enumerated() {
-            steps.append(.event(frames.chunk(delta: frames.contentDelta(token)), paced: true))
+            // The first token comes with the role chunk, at the time to first token; the rest at the token rate.
+            steps.append(.event(frames.chunk(delta: frames.contentDelta(token)), paced: index > 0))
             if index + 1 == faultAfter, let fault {
                 switch fault {
                 case .malformedFrame:
