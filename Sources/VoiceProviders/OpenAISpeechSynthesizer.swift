@@ -15,7 +15,8 @@ public import VoiceAgent
 ///
 /// OpenAI takes whole inputs, so each clause sent to a stream is one request, made as soon as the clause is
 /// sent: the next clause's request runs while the previous one's audio streams, and audio comes out in
-/// clause order. OpenAI gives no word timings, so a clause's characters are attributed to its audio
+/// clause order. A clause longer than OpenAI's limit (4,096 characters) is split at spaces into requests
+/// within it. OpenAI gives no word timings, so a clause's characters are attributed to its audio
 /// proportionally as it arrives, at word boundaries and behind the audio (a clause's last word only with its
 /// last audio). A 429 or 5xx before any audio is retried (at most ``Configuration/maxRetries`` times) after
 /// the response's `retry-after-ms`/`retry-after`.
@@ -263,7 +264,14 @@ final class OpenAISpeechStream: SynthesisStream {
         continuation.onTermination = { [weak self] _ in self?.stopRequests() }
     }
 
+    /// The longest `input` OpenAI takes, in characters.
+    static let maximumInput = 4096
+
     func send(_ text: String) async throws {
+        if text.unicodeScalars.count > Self.maximumInput {
+            for piece in Self.pieces(of: text, limit: Self.maximumInput) { try await send(piece) }
+            return
+        }
         let scalars = Array(text.unicodeScalars)
         let range: Range<Int>? = try state.withLock { (state) throws(ProviderError) -> Range<Int>? in
             guard !state.cancelled else { return nil }
@@ -323,6 +331,22 @@ final class OpenAISpeechStream: SynthesisStream {
         }
         for task in tasks { task.cancel() }
         sequencer.withLock { $0 }?.cancel()
+    }
+
+    /// `text` cut into pieces of at most `limit` Unicode scalars (so at most `limit` characters), each ending
+    /// after a space where there is one within reach; together they are `text`.
+    static func pieces(of text: String, limit: Int) -> [String] {
+        let scalars = Array(text.unicodeScalars)
+        var pieces: [String] = []
+        var start = 0
+        while scalars.count - start > limit {
+            var end = start + limit
+            if let space = (start + 1..<end).last(where: { scalars[$0 - 1].properties.isWhitespace }) { end = space }
+            pieces.append(String(String.UnicodeScalarView(scalars[start..<end])))
+            start = end
+        }
+        pieces.append(String(String.UnicodeScalarView(scalars[start...])))
+        return pieces
     }
 
     /// Plays the clauses' audio in order.

@@ -110,6 +110,35 @@ struct OpenAISpeechTests {
         #expect(requests.allSatisfy { $0.speed == 1.1 && $0.contentType == "application/json" })
     }
 
+    @Test("a clause over OpenAI's 4,096 characters is split at spaces into requests it accepts, voiced in order")
+    func longClause() async throws {
+        let (host, standIn) = try await OpenAISpeechStandIn.start(configuration: .init(apiKey: Self.key))
+        defer { Task { await host.stop() } }
+        let words = (0..<1500).map { "word\($0 % 10)" }
+        let clause = words.joined(separator: " ") + "."  // 8,999 characters, no punctuation to cut at
+        let stream = try await Self.synthesizer(host).makeStream()
+        try await stream.send(clause)
+        try await stream.finish()
+        let run = await SpeechRun.collect(stream)
+        #expect(run.error == nil)
+        let requests = standIn.requests
+        #expect(requests.count == 3)
+        #expect(requests.allSatisfy { $0.status == 200 && ($0.input?.count ?? 0) <= 4096 })
+        // The requests ran concurrently: put them back in the clause's order.
+        var inputs: [String] = []
+        var rest = Substring(clause)
+        var received = requests.compactMap(\.input)
+        while let index = received.firstIndex(where: { rest.hasPrefix($0) }) {
+            inputs.append(received.remove(at: index))
+            rest = rest.dropFirst(inputs.last!.count)
+        }
+        #expect(rest.isEmpty && received.isEmpty && inputs.count == 3, "the pieces are the clause, whole")
+        #expect(inputs.dropLast().allSatisfy { $0.hasSuffix(" ") })  // cut after a space, never inside a word
+        // The audio is each piece's rendering, in order.
+        let expected = inputs.flatMap { StandInVoice.render($0, sampleRate: 24000).samples }
+        #expect(run.samples.count == expected.count)
+    }
+
     @Test("writes of odd sizes (a sample split across reads) decode sample for sample")
     func oddWrites() async throws {
         let (host, _) = try await OpenAISpeechStandIn.start(configuration: .init(apiKey: Self.key, chunkMilliseconds: 1))
