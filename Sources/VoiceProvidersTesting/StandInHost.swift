@@ -7,6 +7,7 @@ public import Hummingbird
 public import HummingbirdWebSocket
 public import Logging
 import NIOCore
+import ServiceLifecycle
 
 /// The router type every stand-in registers its routes on.
 public typealias StandInRouter = Router<BasicWebSocketRequestContext>
@@ -22,6 +23,7 @@ public final class StandInHost: Sendable {
     /// The port it listens on (127.0.0.1).
     public let port: Int
     private let task: Task<Void, any Error>
+    private let group: ServiceGroup
 
     /// `http://127.0.0.1:port`: the base URL to give a client (`ws://` is derived from it).
     public var baseURL: String { "http://127.0.0.1:\(port)" }
@@ -47,7 +49,12 @@ public final class StandInHost: Sendable {
                 portContinuation.finish()
             },
             logger: logger)
-        let task = Task { try await running.runService(gracefulShutdownSignals: []) }
+        // Stopped by a graceful shutdown (open connections closed), not by cancelling the server: cancelling it
+        // makes Hummingbird log its shutdown as errors.
+        var groupConfiguration = ServiceGroupConfiguration(services: [running], gracefulShutdownSignals: [], logger: logger)
+        groupConfiguration.maximumGracefulShutdownDuration = .seconds(2)
+        let group = ServiceGroup(configuration: groupConfiguration)
+        let task = Task { try await group.run() }
         var bound = 0
         for await value in ports {
             bound = value
@@ -57,17 +64,18 @@ public final class StandInHost: Sendable {
             task.cancel()
             throw StandInError.notListening
         }
-        return StandInHost(port: bound, task: task)
+        return StandInHost(port: bound, task: task, group: group)
     }
 
-    private init(port: Int, task: Task<Void, any Error>) {
+    private init(port: Int, task: Task<Void, any Error>, group: ServiceGroup) {
         self.port = port
         self.task = task
+        self.group = group
     }
 
     /// Stops the server (open connections are closed).
     public func stop() async {
-        task.cancel()
+        await group.triggerGracefulShutdown()
         _ = try? await task.value
     }
 
