@@ -233,6 +233,7 @@ let package = Package(
                 "VoicePipeTestSupport", .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "HTTPTypes", package: "swift-http-types"), .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"), .product(name: "MetricsTestKit", package: "swift-metrics"),
                 nioCore, nioHTTP1,
                 .product(name: "NIOWebSocket", package: "swift-nio"),
             ],

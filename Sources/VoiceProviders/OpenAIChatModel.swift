@@ -216,6 +216,8 @@ public struct OpenAIChatModel: LanguageModel {
                     let base = min(0.5 * Double(1 << min(attempt - 1, 8)), 8)
                     delay = .milliseconds(Int64(base * Double.random(in: 0.75...1) * 1000))
                 }
+                // The failed attempt is an error of the provider's even though the retry may succeed.
+                metrics.recordError(failure.error)
                 metrics.recordRetry()
                 logger.info(
                     "retrying chat request", metadata: ["attempt": "\(attempt + 1)", "delay": "\(delay)", "error": "\(failure.error)"])
@@ -338,11 +340,7 @@ public struct OpenAIChatModel: LanguageModel {
 
     private static func retryDecision(status: Int, headers: [(name: String, value: String)], body: String) -> ChatRetryDecision {
         if [400, 401, 403].contains(status) { return .never }
-        if let error = try? JSONValue.parse(body)["error"],
-            error["code"]?.stringValue == "insufficient_quota" || error["type"]?.stringValue == "insufficient_quota"
-        {
-            return .never
-        }
+        if ProviderError.isQuotaSpent(body) { return .never }
         let wait = ProviderError.retryAfter(headers)
         switch headers.first(where: { $0.name.lowercased() == "x-should-retry" })?.value.lowercased() {
         case "true": return .retry(wait)

@@ -135,6 +135,7 @@ struct OpenAISpeechRequester: Sendable {
                     let wait = ProviderError.retryAfter(headers) ?? .milliseconds(250 << attempt)
                     if wait <= .seconds(10) {
                         attempt += 1
+                        metrics.recordError(failure)
                         metrics.recordRetry()
                         logger.info("openai speech: HTTP \(status), retry \(attempt) after \(wait)")
                         watch.expect(within: wait + configuration.firstAudioTimeout, stage: "first byte")

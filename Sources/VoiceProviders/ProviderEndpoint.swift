@@ -8,7 +8,8 @@
 /// A base URL is `scheme://host[:port]` with an optional path prefix (OpenAI's `/v1`). One base URL serves
 /// both kinds of endpoint: ``httpURL(_:query:)`` keeps the scheme, ``webSocketURL(_:query:)`` derives
 /// `wss://` from `https://` and `ws://` from `http://`. The key never appears in ``description``, so an
-/// endpoint can be logged.
+/// endpoint can be logged; a base URL with credentials of its own (user information, a query) is refused,
+/// and the refusal does not repeat them.
 public struct ProviderEndpoint: Sendable, Hashable, CustomStringConvertible {
     /// The base URL without a trailing slash, e.g. `https://api.deepgram.com` or `http://127.0.0.1:8081/v1`.
     public let baseURL: String
@@ -19,8 +20,8 @@ public struct ProviderEndpoint: Sendable, Hashable, CustomStringConvertible {
 
     /// Creates an endpoint.
     ///
-    /// - Throws: ``ProviderError/configuration(_:)`` when the URL is not `http(s)://host[:port][/path]` or
-    ///   the key is empty.
+    /// - Throws: ``ProviderError/configuration(_:)`` when the URL is not `http(s)://host[:port][/path]` (user
+    ///   information, a query or a fragment included) or the key is empty.
     public init(baseURL: String, apiKey: String) throws(ProviderError) {
         var url = baseURL.trimmingSpaces()
         while url.hasSuffix("/") { url.removeLast() }
@@ -33,11 +34,14 @@ public struct ProviderEndpoint: Sendable, Hashable, CustomStringConvertible {
             secure = false
             rest = url.dropFirst("http://".count)
         } else {
-            throw .configuration("base URL \"\(baseURL)\" must start with http:// or https://")
+            throw .configuration("base URL \"\(Self.redacted(baseURL))\" must start with http:// or https://")
         }
         let host = rest.prefix { $0 != "/" }
         guard !host.isEmpty, !host.contains("?"), !host.contains("#"), !host.contains("@") else {
-            throw .configuration("base URL \"\(baseURL)\" has no host (expected scheme://host[:port])")
+            throw .configuration("base URL \"\(Self.redacted(baseURL))\" has no host (expected scheme://host[:port])")
+        }
+        guard !rest.contains("?"), !rest.contains("#") else {
+            throw .configuration("base URL \"\(Self.redacted(baseURL))\" has a query or fragment (expected scheme://host[:port][/path])")
         }
         guard !apiKey.isEmpty else { throw .configuration("the API key for \(url) is empty") }
         self.baseURL = url
@@ -58,6 +62,17 @@ public struct ProviderEndpoint: Sendable, Hashable, CustomStringConvertible {
     }
 
     public var description: String { "\(baseURL) (key …\(apiKey.count > 8 ? String(apiKey.suffix(4)) : "set"))" }
+
+    /// `url` as a message may show it: without user information, a query or a fragment, which may carry
+    /// credentials.
+    static func redacted(_ url: String) -> String {
+        let beforeQuery = url.prefix { $0 != "?" && $0 != "#" }
+        let authorityStart = beforeQuery.firstRange(of: "://")?.upperBound ?? beforeQuery.startIndex
+        let authority = beforeQuery[authorityStart...].prefix { $0 != "/" }
+        var shown = String(beforeQuery)
+        if let at = authority.lastIndex(of: "@") { shown = String(beforeQuery[..<authorityStart]) + "…" + String(beforeQuery[at...]) }
+        return beforeQuery.endIndex < url.endIndex ? shown + "…" : shown
+    }
 
     static func queryString(_ query: [(String, String)]) -> String {
         guard !query.isEmpty else { return "" }

@@ -13,7 +13,8 @@ public enum ProviderError: Error, Sendable, Hashable, CustomStringConvertible {
     case configuration(String)
     /// 401 or 403: the key was refused.
     case unauthorized(provider: String, status: Int, message: String)
-    /// 429: too many requests, or the quota is spent. `retryAfter` is the provider's own wait, when given.
+    /// 429: too many requests. `retryAfter` is the provider's own wait, when given. (A spent quota, OpenAI's
+    /// `insufficient_quota`, is a 429 that waiting does not cure: it is ``status(provider:status:message:)``.)
     case rateLimited(provider: String, retryAfter: Duration?, message: String)
     /// Any other non-success status (4xx, 5xx), or a WebSocket handshake refused with one.
     case status(provider: String, status: Int, message: String)
@@ -74,6 +75,7 @@ public enum ProviderError: Error, Sendable, Hashable, CustomStringConvertible {
         let message = errorMessage(inBody: body)
         switch status {
         case 401, 403: return .unauthorized(provider: provider, status: status, message: message)
+        case 429 where isQuotaSpent(body): return .status(provider: provider, status: status, message: message)
         case 429: return .rateLimited(provider: provider, retryAfter: retryAfter(headers), message: message)
         default: return .status(provider: provider, status: status, message: message)
         }
@@ -86,6 +88,14 @@ public enum ProviderError: Error, Sendable, Hashable, CustomStringConvertible {
         if let ms = value("retry-after-ms").flatMap(Double.init), ms >= 0 { return .milliseconds(Int64(ms)) }
         if let seconds = value("retry-after").flatMap(Double.init), seconds >= 0 { return .milliseconds(Int64(seconds * 1000)) }
         return nil
+    }
+
+    /// Whether an error body says the account's quota is spent (OpenAI's `insufficient_quota` code or type).
+    static func isQuotaSpent(_ body: String) -> Bool {
+        guard let data = body.data(using: .utf8), let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+            let error = object["error"] as? [String: Any]
+        else { return false }
+        return error["code"] as? String == "insufficient_quota" || error["type"] as? String == "insufficient_quota"
     }
 
     /// The human part of an error body.

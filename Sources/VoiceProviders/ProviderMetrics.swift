@@ -10,7 +10,8 @@ import Metrics
 /// - `voicepipe_provider_first_byte_seconds{provider, operation}`: from the request (or the utterance's
 ///   end, for recognition) to the provider's first useful byte: a model's first text, a voice's first
 ///   audio, a recogniser's final;
-/// - `voicepipe_provider_errors_total{provider, operation, kind}` with ``ProviderError/kind``;
+/// - `voicepipe_provider_errors_total{provider, operation, kind}` with ``ProviderError/kind``: every failure,
+///   a failed attempt that is then retried included;
 /// - `voicepipe_provider_retries_total{provider, operation}`;
 /// - `voicepipe_provider_fallbacks_total{provider, operation}`: a fallback took over from this provider.
 public struct ProviderMetrics: Sendable {

@@ -69,7 +69,11 @@ extension RealtimeServerEvent {
     /// A frame that could not be parsed, as an event the agent fails the active reply with.
     static func malformed(_ error: ProviderError) -> RealtimeServerEvent {
         var event = RealtimeServerEvent(type: "voicepipe.malformed")
-        event.errorMessage = error.description
+        if case .malformed(_, let detail) = error {
+            event.errorMessage = detail  // the agent throws it as .malformed again: say "malformed" once
+        } else {
+            event.errorMessage = error.description
+        }
         return event
     }
 }

@@ -26,7 +26,8 @@ import class Foundation.NSNumber
 /// `[DONE]`) and `stall` (no more events; the connection stays open until the client leaves, which the
 /// stand-in notices by writing a bare line ending, a no-op between events, every 100 ms). A mid-stream error
 /// event is a ``Reply``. ``streamEnds`` records whether each stream completed, was ended by a fault, or was
-/// left by the client.
+/// left by the client. ``OpenAIFault``s (OpenAI's own refusals: a spent quota, `x-should-retry`) have a queue of
+/// their own, taken before the ``StandInFault``s.
 ///
 /// The base URL to give a client is `host.baseURL + "/v1"`.
 public final class OpenAIChatStandIn: Sendable {
@@ -52,6 +53,16 @@ public final class OpenAIChatStandIn: Sendable {
         /// Stream some text, then a mid-stream `data: {"error": {…}}` event (with an integer `code`, as vLLM
         /// sends), and end the body without `[DONE]`.
         case errorEvent(afterText: String, message: String)
+    }
+
+    /// Refusals particular to OpenAI, beyond ``StandInFault``; each answers one request whose key and body are
+    /// good.
+    public enum OpenAIFault: Sendable, Hashable {
+        /// 429 `insufficient_quota` ("You exceeded your current quota…"), with no `retry-after`, as OpenAI
+        /// answers an account without credit.
+        case insufficientQuota
+        /// `status` with OpenAI's `server_error` body and `x-should-retry: true` or `false`.
+        case shouldRetry(status: Int, Bool)
     }
 
     /// A tool call in a request's assistant message.
@@ -128,6 +139,8 @@ public final class OpenAIChatStandIn: Sendable {
         public var timing: StandInTiming
         /// Faults applied to the next requests, one each, in order.
         public var faults: [StandInFault]
+        /// OpenAI's own refusals for the next requests, one each, in order, before any of ``faults``.
+        public var openAIFaults: [OpenAIFault]
         /// How tool calls are streamed.
         public var toolCallStyle: ToolCallStyle
         /// Whether to send `: keep-alive` comment lines now and then.
@@ -141,11 +154,12 @@ public final class OpenAIChatStandIn: Sendable {
         public init(
             apiKey: String = "sk-stand-in-0123456789", timing: StandInTiming = .immediate, faults: [StandInFault] = [],
             toolCallStyle: ToolCallStyle = .openAI, keepAliveComments: Bool = true, splitWrites: Bool = true,
-            reply: @escaping @Sendable (Request) -> Reply = OpenAIChatStandIn.defaultReply
+            reply: @escaping @Sendable (Request) -> Reply = OpenAIChatStandIn.defaultReply, openAIFaults: [OpenAIFault] = []
         ) {
             self.apiKey = apiKey
             self.timing = timing
             self.faults = faults
+            self.openAIFaults = openAIFaults
             self.toolCallStyle = toolCallStyle
             self.keepAliveComments = keepAliveComments
             self.splitWrites = splitWrites
@@ -166,6 +180,7 @@ public final class OpenAIChatStandIn: Sendable {
 
     private struct State {
         var faults: [StandInFault]
+        var openAIFaults: [OpenAIFault]
         var requests: [Request] = []
         var statuses: [Int] = []
         var streamEnds: [StreamEnd] = []
@@ -180,7 +195,7 @@ public final class OpenAIChatStandIn: Sendable {
     /// Creates a stand-in; mount it with ``register(http:webSocket:)``.
     public init(configuration: Configuration = Configuration(), logger: Logger = Logger(label: "voicepipe.stand-in.openai-chat")) {
         self.configuration = configuration
-        self.state = Mutex(State(faults: configuration.faults))
+        self.state = Mutex(State(faults: configuration.faults, openAIFaults: configuration.openAIFaults))
         self.logger = logger
     }
 
@@ -205,6 +220,9 @@ public final class OpenAIChatStandIn: Sendable {
     /// Queues a fault for the next request without one.
     public func enqueue(_ fault: StandInFault) { state.withLock { $0.faults.append(fault) } }
 
+    /// Queues one of OpenAI's own refusals for the next request (before any queued ``StandInFault``).
+    public func enqueue(_ fault: OpenAIFault) { state.withLock { $0.openAIFaults.append(fault) } }
+
     // MARK: Routes
 
     /// Mounts `POST /v1/chat/completions` on `http` (nothing on `webSocket`).
@@ -218,7 +236,10 @@ public final class OpenAIChatStandIn: Sendable {
     }
 
     private func answer(authorization: String?, body: String) -> Response {
-        let fault: StandInFault? = state.withLock { $0.faults.isEmpty ? nil : $0.faults.removeFirst() }
+        let (fault, openAIFault) = state.withLock { state -> (StandInFault?, OpenAIFault?) in
+            if !state.openAIFaults.isEmpty { return (nil, state.openAIFaults.removeFirst()) }
+            return (state.faults.isEmpty ? nil : state.faults.removeFirst(), nil)
+        }
         if fault == .unauthorized { return Self.error(401, Self.incorrectKeyBody(authorization)) }
         guard let authorization, authorization.hasPrefix("Bearer ") else {
             return Self.error(
@@ -240,6 +261,7 @@ public final class OpenAIChatStandIn: Sendable {
         }
         state.withLock { $0.requests.append(parsed) }
         if let refusal = Self.validate(parsed) { return Self.error(400, refusal.body) }
+        if let openAIFault { return Self.refusal(openAIFault) }
 
         switch fault {
         case .rateLimited(let retryAfter):
@@ -311,6 +333,9 @@ public final class OpenAIChatStandIn: Sendable {
                                 try await writer.write(ByteBuffer(bytes: piece))
                             }
                         case .drop:
+                            // Mid-stream: after what was written has reached the client (a reset at once can
+                            // discard it in flight, and the client would rightly retry a stream that gave nothing).
+                            try await Task.sleep(for: .milliseconds(50))
                             end = .fault
                             throw DroppedOnPurpose()
                         case .stall:
@@ -578,6 +603,27 @@ public final class OpenAIChatStandIn: Sendable {
     }
 
     // MARK: Bodies
+
+    private static func refusal(_ fault: OpenAIFault) -> Response {
+        switch fault {
+        case .insufficientQuota:
+            return error(
+                429,
+                errorBody(
+                    message:
+                        "You exceeded your current quota, please check your plan and billing details. For more information on "
+                        + "this error, read the docs: https://platform.openai.com/docs/guides/error-codes/api-errors.",
+                    type: "insufficient_quota", param: nil, code: "insufficient_quota"))
+        case .shouldRetry(let status, let shouldRetry):
+            var response = error(
+                status,
+                errorBody(
+                    message: "The server had an error while processing your request. Sorry about that!", type: "server_error",
+                    param: nil, code: nil))
+            response.headers[HTTPField.Name("x-should-retry")!] = shouldRetry ? "true" : "false"
+            return response
+        }
+    }
 
     private static func error(_ status: Int, _ body: String) -> Response {
         Response(

@@ -380,8 +380,8 @@ struct OpenAIRealtimeTests {
         await #expect {
             _ = try await collect(agent.reply(to: turn(1)))
         } throws: { error in
-            guard case .malformed("openai", _)? = error as? ProviderError else { return false }
-            return true
+            guard case .malformed("openai", let detail)? = error as? ProviderError else { return false }
+            return !detail.contains("malformed response")  // said once, not wrapped twice
         }
         standIn.enqueue(.stall)
         await #expect {
