@@ -30,6 +30,7 @@ let package = Package(
         .library(name: "TwilioCore", targets: ["TwilioCore"]),
         .library(name: "TwilioMediaStreams", targets: ["TwilioMediaStreams"]),
         .library(name: "TwilioREST", targets: ["TwilioREST"]),
+        .library(name: "TwilioMessaging", targets: ["TwilioMessaging"]),
         .library(name: "VoiceAgent", targets: ["VoiceAgent"]),
         .library(name: "VoicePipeCalls", targets: ["VoicePipeCalls"]),
         .library(name: "VoicePipeServer", targets: ["VoicePipeServer"]),
@@ -96,6 +97,16 @@ let package = Package(
             name: "TwilioREST",
             dependencies: [
                 "TwilioCore", .product(name: "AsyncHTTPClient", package: "async-http-client"), nioCore, nioHTTP1,
+                nioPosix,
+            ],
+            swiftSettings: swiftSettings),
+
+        /// Twilio Programmable Messaging (SMS, MMS, WhatsApp): send, fetch and list messages over the REST API,
+        /// typed inbound-message and status-callback webhooks, `<Message>` TwiML. No storage, no agent.
+        .target(
+            name: "TwilioMessaging",
+            dependencies: [
+                "TwilioCore", "TwilioREST", .product(name: "AsyncHTTPClient", package: "async-http-client"), nioCore, nioHTTP1,
                 nioPosix,
             ],
             swiftSettings: swiftSettings),
@@ -201,6 +212,10 @@ let package = Package(
 
         /// Test-only helpers: test-vector paths, deterministic random numbers, signal generators.
         .target(name: "VoicePipeTestSupport", path: "Tests/VoicePipeTestSupport", swiftSettings: swiftSettings),
+        /// A loopback HTTP server that stands in for api.twilio.com (the REST and Messaging tests).
+        .target(
+            name: "TwilioTestSupport", dependencies: [nioCore, nioHTTP1, nioPosix], path: "Tests/TwilioTestSupport",
+            swiftSettings: swiftSettings),
         .testTarget(name: "VoiceDSPTests", dependencies: ["VoiceDSP", "VoicePipeTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "CLibraryTests", dependencies: ["CSampleRate", "COpus"], swiftSettings: swiftSettings),
         .testTarget(
@@ -217,7 +232,15 @@ let package = Package(
         .testTarget(
             name: "TwilioRESTTests",
             dependencies: [
-                "TwilioREST", "TwilioCore", .product(name: "AsyncHTTPClient", package: "async-http-client"), nioCore, nioHTTP1, nioPosix,
+                "TwilioREST", "TwilioCore", "TwilioTestSupport", .product(name: "AsyncHTTPClient", package: "async-http-client"), nioCore,
+                nioHTTP1, nioPosix,
+            ],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "TwilioMessagingTests",
+            dependencies: [
+                "TwilioMessaging", "TwilioREST", "TwilioCore", "TwilioTestSupport",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"), nioCore, nioHTTP1, nioPosix,
             ],
             swiftSettings: swiftSettings),
         /// Needs Debian's pocketsphinx-en-us model and asterisk-core-sounds-en-wav (real recorded prompts).

@@ -35,7 +35,7 @@ public struct RetryPolicy: Sendable {
     public static let none = RetryPolicy(maximumAttempts: 1)
 
     /// The backoff before retry number `attempt` (1 = the first retry), jittered with `random`.
-    func backoff(attempt: Int, using random: inout some RandomNumberGenerator) -> Duration {
+    package func backoff(attempt: Int, using random: inout some RandomNumberGenerator) -> Duration {
         let bound = min(maximumBackoff, initialBackoff * (1 << min(attempt - 1, 30)))
         let nanoseconds = bound.components.seconds * 1_000_000_000 + bound.components.attoseconds / 1_000_000_000
         return .nanoseconds(Int64.random(in: 0...max(0, nanoseconds), using: &random))

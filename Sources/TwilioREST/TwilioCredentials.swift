@@ -30,7 +30,7 @@ public struct TwilioCredentials: Sendable, CustomStringConvertible {
     }
 
     /// The `Authorization` header's value.
-    var authorization: String { "Basic " + Data("\(username):\(secret)".utf8).base64EncodedString() }
+    package var authorization: String { "Basic " + Data("\(username):\(secret)".utf8).base64EncodedString() }
 
     /// The user name, the secret redacted.
     public var description: String { "TwilioCredentials(\(username), secret redacted)" }

@@ -4,9 +4,9 @@
 //===----------------------------------------------------------------------===//
 
 public import AsyncHTTPClient
-import Foundation
+package import Foundation
 import NIOCore
-import NIOHTTP1
+package import NIOHTTP1
 import NIOPosix
 import TwilioCore
 
@@ -66,23 +66,35 @@ public struct TwilioRESTClient: Sendable {
     ///
     /// Retried on 429 and 5xx answers only: after a timeout or a dropped connection the call may exist.
     public func createCall(_ request: CreateCall) async throws(TwilioRESTError) -> Call {
-        try await send(method: .POST, path: callsPath + ".json", form: request.formFields, idempotent: false)
+        try await perform(method: .POST, path: callsPath + ".json", form: request.formFields, idempotent: false)
     }
 
     /// Fetches a call.
     public func fetchCall(sid: String) async throws(TwilioRESTError) -> Call {
-        try await send(method: .GET, path: callsPath + "/\(Self.pathSegment(sid)).json", form: nil, idempotent: true)
+        try await perform(method: .GET, path: callsPath + "/\(Self.pathSegment(sid)).json", form: nil, idempotent: true)
     }
 
     /// Updates a call: ``UpdateCall/hangUp``, ``UpdateCall/redirect(to:method:)``, ``UpdateCall/twiml(_:)``.
     public func updateCall(sid: String, _ update: UpdateCall) async throws(TwilioRESTError) -> Call {
-        try await send(method: .POST, path: callsPath + "/\(Self.pathSegment(sid)).json", form: update.formFields, idempotent: true)
+        try await perform(method: .POST, path: callsPath + "/\(Self.pathSegment(sid)).json", form: update.formFields, idempotent: true)
     }
 
     // MARK: - Requests
 
-    private func send<Resource: Decodable>(
-        method: HTTPMethod, path: String, form: [(String, String)]?, idempotent: Bool
+    /// One request with retries, for this module and the package's other Twilio clients: 429 always (after
+    /// `Retry-After`, or the policy's backoff); 5xx when `retriesServerErrors`; timeouts and connection
+    /// failures when `idempotent`, or when the connection certainly failed before sending.
+    ///
+    /// - Parameters:
+    ///   - path: The path, with its query, on ``Configuration/baseURL``.
+    ///   - form: The form-encoded body, if any.
+    ///   - idempotent: Whether sending it twice does no harm.
+    ///   - retriesServerErrors: Whether a 5xx is retried (the Voice calls: yes, Twilio made nothing; a message
+    ///     send: no, the message may exist).
+    ///   - keyDecoding: How the JSON's keys map to `Resource`'s (snake case by default).
+    package func perform<Resource: Decodable>(
+        method: HTTPMethod, path: String, form: [(String, String)]?, idempotent: Bool, retriesServerErrors: Bool = true,
+        keyDecoding: JSONDecoder.KeyDecodingStrategy = .convertFromSnakeCase
     ) async throws(TwilioRESTError) -> Resource {
         var request = HTTPClientRequest(url: configuration.baseURL + path)
         request.method = method
@@ -95,6 +107,7 @@ public struct TwilioRESTClient: Sendable {
         }
         var random = SystemRandomNumberGenerator()
         var attempt = 0
+        var lastRetryAfter: Duration?
         while true {
             attempt += 1
             let canRetry = attempt < configuration.retry.maximumAttempts
@@ -106,7 +119,7 @@ public struct TwilioRESTClient: Sendable {
                 if (200..<300).contains(status) {
                     do {
                         let decoder = JSONDecoder()
-                        decoder.keyDecodingStrategy = .convertFromSnakeCase
+                        decoder.keyDecodingStrategy = keyDecoding
                         return try decoder.decode(Resource.self, from: Data(body.readableBytesView))
                     } catch {
                         throw TwilioRESTError(
@@ -114,9 +127,12 @@ public struct TwilioRESTClient: Sendable {
                         )
                     }
                 }
-                let failure = Self.apiError(status: status, body: body, attempts: attempt)
-                guard canRetry, status == 429 || status >= 500 else { throw failure }
-                if let retryAfter = response.headers.first(name: "Retry-After").flatMap(Self.retryAfter) {
+                let retryAfter = response.headers.first(name: "Retry-After").flatMap(Self.retryAfter)
+                if status == 429 { lastRetryAfter = retryAfter }
+                var failure = Self.apiError(status: status, body: body, attempts: attempt)
+                failure.retryAfter = lastRetryAfter
+                guard canRetry, status == 429 || (status >= 500 && retriesServerErrors) else { throw failure }
+                if let retryAfter {
                     guard retryAfter <= configuration.retry.maximumRetryAfter else { throw failure }
                     wait = retryAfter
                 }

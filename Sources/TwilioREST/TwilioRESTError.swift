@@ -30,15 +30,21 @@ public struct TwilioRESTError: Error, Sendable, Hashable, CustomStringConvertibl
     public var moreInfo: String?
     /// How many attempts were made.
     public var attempts: Int
+    /// The wait Twilio asked for (`Retry-After`) on the last 429, if it named one.
+    public var retryAfter: Duration?
 
     /// Creates an error.
-    public init(kind: Kind, httpStatus: Int? = nil, code: Int? = nil, message: String, moreInfo: String? = nil, attempts: Int = 1) {
+    public init(
+        kind: Kind, httpStatus: Int? = nil, code: Int? = nil, message: String, moreInfo: String? = nil, attempts: Int = 1,
+        retryAfter: Duration? = nil
+    ) {
         self.kind = kind
         self.httpStatus = httpStatus
         self.code = code
         self.message = message
         self.moreInfo = moreInfo
         self.attempts = attempts
+        self.retryAfter = retryAfter
     }
 
     /// One line, without credentials.

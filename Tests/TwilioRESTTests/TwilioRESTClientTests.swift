@@ -8,6 +8,7 @@ import NIOCore
 import Testing
 import TwilioCore
 import TwilioREST
+import TwilioTestSupport
 
 /// The REST client against a stand-in Twilio on loopback: real HTTP, real AsyncHTTPClient.
 @Suite("Twilio REST client")
@@ -23,7 +24,7 @@ struct TwilioRESTClientTests {
         """
 
     static func client(
-        _ server: StandInServer, retry: RetryPolicy = .init(initialBackoff: .milliseconds(5)), timeout: Duration = .seconds(5)
+        _ server: LoopbackHTTPServer, retry: RetryPolicy = .init(initialBackoff: .milliseconds(5)), timeout: Duration = .seconds(5)
     )
         -> TwilioRESTClient
     {
@@ -38,7 +39,7 @@ struct TwilioRESTClientTests {
 
     @Test("create: POST to the account's Calls.json with basic auth and every form field, 201 decoded")
     func create() async throws {
-        let server = try await StandInServer { request, _ in
+        let server = try await LoopbackHTTPServer { request, _ in
             guard request.header("Authorization") == Self.basic(Self.accountSid, "test-token") else {
                 return .init(
                     status: 401,
@@ -75,7 +76,7 @@ struct TwilioRESTClientTests {
 
     @Test("API key: basic auth with the key, the account in the path; fetch and updates")
     func apiKeyFetchUpdate() async throws {
-        let server = try await StandInServer { request, _ in
+        let server = try await LoopbackHTTPServer { request, _ in
             guard request.header("Authorization") == Self.basic("SK0123456789abcdef0123456789abcdef", "key-secret") else {
                 return .init(status: 401, body: #"{"code":20003,"message":"Authenticate","status":401}"#)
             }
@@ -101,7 +102,7 @@ struct TwilioRESTClientTests {
 
     @Test("4xx: Twilio's error JSON becomes a typed error, never retried")
     func clientErrors() async throws {
-        let server = try await StandInServer { _, _ in
+        let server = try await LoopbackHTTPServer { _, _ in
             .init(
                 status: 400,
                 body:
@@ -122,7 +123,7 @@ struct TwilioRESTClientTests {
 
     @Test("429 honours Retry-After; 5xx backs off and retries; a persistent 503 gives up after the last attempt")
     func retries() async throws {
-        let server = try await StandInServer { request, index in
+        let server = try await LoopbackHTTPServer { request, index in
             switch (request.method, index) {
             case ("POST", 0):
                 .init(status: 429, headers: [("Retry-After", "1")], body: #"{"code":20429,"message":"Too Many Requests","status":429}"#)
@@ -146,7 +147,7 @@ struct TwilioRESTClientTests {
         #expect(server.requests.count == 6)
         try await server.shutdown()
 
-        let flaky = try await StandInServer { _, index in
+        let flaky = try await LoopbackHTTPServer { _, index in
             index < 2
                 ? .init(status: 500, body: #"{"code":20500,"message":"Internal Server Error","status":500}"#)
                 : .init(status: 200, body: Self.callJSON)
@@ -158,7 +159,7 @@ struct TwilioRESTClientTests {
 
     @Test("a Retry-After beyond the policy's limit ends the retries at once")
     func longRetryAfter() async throws {
-        let server = try await StandInServer { _, _ in
+        let server = try await LoopbackHTTPServer { _, _ in
             .init(status: 429, headers: [("Retry-After", "120")], body: #"{"code":20429,"message":"Too Many Requests","status":429}"#)
         }
         await #expect(throws: TwilioRESTError.self) { _ = try await Self.client(server).fetchCall(sid: Self.callSid) }
@@ -168,7 +169,7 @@ struct TwilioRESTClientTests {
 
     @Test("timeouts: fetch is retried, create is not (the call may exist)")
     func timeouts() async throws {
-        let server = try await StandInServer { _, _ in .init(status: 200, body: Self.callJSON, delay: .seconds(2)) }
+        let server = try await LoopbackHTTPServer { _, _ in .init(status: 200, body: Self.callJSON, delay: .seconds(2)) }
         let client = Self.client(server, retry: .init(maximumAttempts: 2, initialBackoff: .milliseconds(5)), timeout: .milliseconds(200))
         do {
             _ = try await client.fetchCall(sid: Self.callSid)
@@ -189,7 +190,7 @@ struct TwilioRESTClientTests {
 
     @Test("nothing listening: a typed transport error after the retries")
     func refused() async throws {
-        let server = try await StandInServer { _, _ in .init(status: 200, body: "{}") }
+        let server = try await LoopbackHTTPServer { _, _ in .init(status: 200, body: "{}") }
         // AsyncHTTPClient keeps retrying a refused connection until the deadline, so keep it short.
         let client = Self.client(server, timeout: .milliseconds(300))
         try await server.shutdown()
@@ -204,7 +205,7 @@ struct TwilioRESTClientTests {
 
     @Test("a 2xx body that is not a call is an invalid-response error")
     func invalidResponse() async throws {
-        let server = try await StandInServer { _, _ in .init(status: 200, body: "not json") }
+        let server = try await LoopbackHTTPServer { _, _ in .init(status: 200, body: "not json") }
         do {
             _ = try await Self.client(server).fetchCall(sid: Self.callSid)
             Issue.record("accepted")

@@ -6,6 +6,7 @@
 import Foundation
 import Testing
 import TwilioREST
+import TwilioTestSupport
 
 /// The requests Twilio's official Python SDK sends, and the errors it reads (TestVectors/twilio/rest.json),
 /// replayed through the Swift client against the stand-in server.
@@ -96,7 +97,7 @@ struct TwilioRESTGoldenTests {
     func goldenCases() async throws {
         #expect(Self.file.cases.count >= 10)
         for testCase in Self.file.cases {
-            let server = try await StandInServer { _, _ in .init(status: testCase.response.status, body: testCase.response.body) }
+            let server = try await LoopbackHTTPServer { _, _ in .init(status: testCase.response.status, body: testCase.response.body) }
             let credentials = testCase.credentials
             let client = TwilioRESTClient(
                 credentials: credentials["username"]!.hasPrefix("SK")
