@@ -3,8 +3,8 @@
 #   ./dev.sh demo            the main job: the server and a simulated Twilio call; prints each turn's latency
 #   ./dev.sh test            every test: unit, golden-vector and CLI tests, then the ring buffer under TSan
 #   ./dev.sh bench           the benchmarks (release build, ordo-one/benchmark)
-#   ./dev.sh fuzz [SECONDS]  fuzz the WAV parser, the Media Streams reader and the hosted providers' parsers with
-#                            libFuzzer (default 60 s each)
+#   ./dev.sh fuzz [SECONDS]  fuzz the WAV parser, the Media Streams reader, the hosted providers' parsers and the
+#                            Messaging webhooks with libFuzzer (default 60 s each)
 set -euo pipefail
 cd "$(dirname "$0")"
 

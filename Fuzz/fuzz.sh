@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Fuzz VoicePipe's parsers with libFuzzer + AddressSanitizer, each for SECONDS (default 60).
-# Usage: bash Fuzz/fuzz.sh [wav|twilio|providers|all] [SECONDS]
+# Usage: bash Fuzz/fuzz.sh [wav|twilio|providers|messaging|all] [SECONDS]
 #   wav     the WAV parser (VoiceDSP/IO + G711 sources, Fuzz/WAVParserFuzzer.swift), seeded with every WAV
 #           under TestVectors/
 #   twilio  the Media Streams reader (TwilioMediaStreams/MediaStreams sources, Fuzz/MediaStreamFuzzer.swift),
@@ -9,6 +9,9 @@
 #           and Deepgram decoders; Fuzz/ProviderFuzzer.swift), seeded with typical provider messages written
 #           below; also checks that however a stream is cut into reads the SSE events are the same, and that
 #           JSONValue reads back what it renders
+#   messaging  the Messaging webhook parsers (TwilioMessaging's InboundMessage and MessageStatusCallback over
+#           TwilioCore's form decoding; Fuzz/MessagingFuzzer.swift), seeded with the signed webhook bodies of
+#           TestVectors/twilio/messaging.json; also checks that a parsed payload parses again from its fields
 # Builds into .build-fuzz/ and stops at the first crash (the input is saved in Fuzz/artifacts/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -115,10 +118,35 @@ EOF
         -artifact_prefix=Fuzz/artifacts/ "$seeds"
 }
 
+fuzz_messaging() {
+    local seeds=Fuzz/corpus/messaging
+    mkdir -p "$seeds"
+    python3 -c '
+import json, sys
+for index, webhook in enumerate(json.load(open("TestVectors/twilio/messaging.json"))["webhooks"]):
+    open("%s/webhook-%d.form" % (sys.argv[1], index), "w").write(webhook["body"])
+' "$seeds"
+    # The parsers' own modules, as the package has them: TwilioCore's form decoding, and TwilioREST's error type
+    # alone (the rest of TwilioREST needs AsyncHTTPClient, which the parsers do not).
+    local out=.build-fuzz/messaging
+    mkdir -p "$out"
+    swiftc "${flags[@]}" -emit-library -static -emit-module -module-name TwilioCore -emit-module-path "$out/TwilioCore.swiftmodule" \
+        Sources/TwilioCore/FormEncoding.swift Sources/TwilioCore/HexDigit.swift -o "$out/libTwilioCore.a"
+    swiftc "${flags[@]}" -emit-library -static -emit-module -module-name TwilioREST -emit-module-path "$out/TwilioREST.swiftmodule" \
+        Sources/TwilioREST/TwilioRESTError.swift -o "$out/libTwilioREST.a"
+    local dir=Sources/TwilioMessaging
+    swiftc "${flags[@]}" -module-name TwilioMessagingFuzz -I "$out" -L "$out" -lTwilioCore -lTwilioREST \
+        "$dir/InboundMessage.swift" "$dir/MessageStatusCallback.swift" "$dir/MessagingWebhookError.swift" "$dir/MessageStatus.swift" \
+        "$dir/MessagingAddress.swift" "$dir/MessagingError.swift" Fuzz/MessagingFuzzer.swift -o .build-fuzz/messaging-fuzzer
+    .build-fuzz/messaging-fuzzer -max_total_time="$seconds" -max_len=4096 -print_final_stats=1 \
+        -artifact_prefix=Fuzz/artifacts/ "$seeds"
+}
+
 case "$target" in
 wav) fuzz_wav ;;
 twilio) fuzz_twilio ;;
 providers) fuzz_providers ;;
-all) fuzz_wav && fuzz_twilio && fuzz_providers ;;
-*) echo "usage: $0 [wav|twilio|providers|all] [SECONDS]" >&2; exit 2 ;;
+messaging) fuzz_messaging ;;
+all) fuzz_wav && fuzz_twilio && fuzz_providers && fuzz_messaging ;;
+*) echo "usage: $0 [wav|twilio|providers|messaging|all] [SECONDS]" >&2; exit 2 ;;
 esac
