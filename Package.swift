@@ -304,7 +304,8 @@ if environment["VOICEPIPE_BENCHMARKS"] != nil {
         .executableTarget(
             name: "VoiceDSPBenchmarks",
             dependencies: [
-                "VoiceDSP", "TwilioMediaStreams", "VoiceAgent", "VoicePipeTesting", "CSampleRate", "CSoxr", "CSpeexDSP",
+                "VoiceDSP", "TwilioMediaStreams", "VoiceAgent", "VoicePipeTesting", "VoiceProviders", "CSampleRate", "CSoxr",
+                "CSpeexDSP",
                 .product(name: "Benchmark", package: "benchmark"),
                 .product(name: "DequeModule", package: "swift-collections"),
             ],

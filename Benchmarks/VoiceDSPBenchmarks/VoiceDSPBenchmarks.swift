@@ -30,6 +30,7 @@ let benchmarks: @Sendable () -> Void = {
     budgetBenchmarks()
     twilioBenchmarks()
     agentBenchmarks()
+    providerBenchmarks()
 }
 
 /// G.711 over `samples` samples: `samples` bytes of codes and `2 * samples` bytes of PCM.

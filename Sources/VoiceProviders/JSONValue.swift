@@ -45,17 +45,18 @@ public enum JSONValue: Sendable, Hashable, Codable {
 
     /// A value from what `JSONSerialization` returns.
     private init(foundation value: Any) {
+        // Strings and containers first: on Linux a cast to NSNumber tries to bridge whatever it is given.
         switch value {
+        case let string as String: self = .string(string)
+        case let object as [String: Any]: self = .object(object.mapValues { JSONValue(foundation: $0) })
+        case let array as [Any]: self = .array(array.map { JSONValue(foundation: $0) })
         case let number as NSNumber:
             // Booleans come back as NSNumbers whose type is `char`; JSON numbers never are.
-            if String(cString: number.objCType) == "c" {
+            if number.objCType.pointee == CChar(UInt8(ascii: "c")) {
                 self = .bool(number.boolValue)
             } else {
                 self = .number(number.doubleValue)
             }
-        case let string as String: self = .string(string)
-        case let array as [Any]: self = .array(array.map { JSONValue(foundation: $0) })
-        case let object as [String: Any]: self = .object(object.mapValues { JSONValue(foundation: $0) })
         default: self = .null  // NSNull
         }
     }
