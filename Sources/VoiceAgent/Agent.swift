@@ -108,6 +108,26 @@ public enum AgentEvent: Sendable {
     case callEnded
 }
 
+extension AsyncThrowingStream where Element == AgentOutput, Failure == any Error {
+    /// A reply run by a task of its own: `body` yields the outputs; the stream ends when it returns (or throws
+    /// what it throws), and the task is cancelled when the stream is dropped or the reply cancelled.
+    public static func reply(
+        _ body: @escaping @Sendable (_ yield: @escaping @Sendable (AgentOutput) -> Void) async throws -> Void
+    ) -> Self {
+        AsyncThrowingStream { continuation in
+            let task = Task {
+                do {
+                    try await body { continuation.yield($0) }
+                    continuation.finish()
+                } catch {
+                    continuation.finish(throwing: error)
+                }
+            }
+            continuation.onTermination = { _ in task.cancel() }
+        }
+    }
+}
+
 /// What an agent says.
 public enum AgentOutput: Sendable {
     /// Audio to play, at any rate the resampler supports (8, 16, 24, 32 or 48 kHz natively).

@@ -224,29 +224,13 @@ public final class OpenAIRealtimeAgent: Agent {
 
     public func greeting(for context: CallContext) -> AsyncThrowingStream<AgentOutput, any Error>? {
         guard let instructions = configuration.greetingInstructions else { return nil }
-        return outputs { yield in try await self.respond(turn: 0, caller: nil, needed: 0, instructions: instructions, yield) }
+        return .reply { yield in try await self.respond(turn: 0, caller: nil, needed: 0, instructions: instructions, yield) }
     }
 
     public func reply(to turn: CallerTurn) -> AsyncThrowingStream<AgentOutput, any Error> {
         startPump()
         let needed = ring.endsWritten(turn: turn.number)
-        return outputs { yield in try await self.respond(turn: turn.number, caller: turn, needed: needed, instructions: nil, yield) }
-    }
-
-    private func outputs(
-        _ body: @escaping @Sendable (_ yield: @escaping @Sendable (AgentOutput) -> Void) async throws -> Void
-    ) -> AsyncThrowingStream<AgentOutput, any Error> {
-        AsyncThrowingStream { continuation in
-            let task = Task {
-                do {
-                    try await body { continuation.yield($0) }
-                    continuation.finish()
-                } catch {
-                    continuation.finish(throwing: error)
-                }
-            }
-            continuation.onTermination = { _ in task.cancel() }
-        }
+        return .reply { yield in try await self.respond(turn: turn.number, caller: turn, needed: needed, instructions: nil, yield) }
     }
 
     // MARK: - The session

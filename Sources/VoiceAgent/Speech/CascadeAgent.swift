@@ -154,7 +154,7 @@ public final class CascadeAgent: Agent {
 
     public func greeting(for context: CallContext) -> AsyncThrowingStream<AgentOutput, any Error>? {
         guard let greeting = configuration.greeting else { return nil }
-        return Self.outputs { yield in
+        return .reply { yield in
             self.state.withLock { $0.exchanges.append(Exchange(turn: 0, caller: "", agent: nil)) }
             let (text, continuation) = AsyncThrowingStream.makeStream(of: ModelOutput.self)
             continuation.yield(.text(greeting))
@@ -166,7 +166,7 @@ public final class CascadeAgent: Agent {
     public func reply(to turn: CallerTurn) -> AsyncThrowingStream<AgentOutput, any Error> {
         startRecognition()
         let needed = max(1, ring.endsWritten(turn: turn.number))
-        return Self.outputs { yield in
+        return .reply { yield in
             let heard: String
             do {
                 heard = try await self.transcript(turn: turn.number, needed: needed)
@@ -451,22 +451,6 @@ public final class CascadeAgent: Agent {
         return audio
     }
 
-    /// A reply stream run by a task that is cancelled when the stream is dropped or the reply cancelled.
-    private static func outputs(
-        _ body: @escaping @Sendable (_ yield: @escaping @Sendable (AgentOutput) -> Void) async throws -> Void
-    ) -> AsyncThrowingStream<AgentOutput, any Error> {
-        AsyncThrowingStream { continuation in
-            let task = Task {
-                do {
-                    try await body { continuation.yield($0) }
-                    continuation.finish()
-                } catch {
-                    continuation.finish(throwing: error)
-                }
-            }
-            continuation.onTermination = { _ in task.cancel() }
-        }
-    }
 }
 
 /// Everything sent to a synthesis stream, shared by the task that sends and the one that reads audio.
