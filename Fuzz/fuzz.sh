@@ -9,9 +9,10 @@
 #           and Deepgram decoders; Fuzz/ProviderFuzzer.swift), seeded with typical provider messages written
 #           below; also checks that however a stream is cut into reads the SSE events are the same, and that
 #           JSONValue reads back what it renders
-#   messaging  the Messaging webhook parsers (TwilioMessaging's InboundMessage and MessageStatusCallback over
-#           TwilioCore's form decoding; Fuzz/MessagingFuzzer.swift), seeded with the signed webhook bodies of
-#           TestVectors/twilio/messaging.json; also checks that a parsed payload parses again from its fields
+#   messaging  the Messaging and Conversations webhook parsers (TwilioMessaging's InboundMessage,
+#           MessageStatusCallback and ConversationsWebhookEvent over TwilioCore's form decoding;
+#           Fuzz/MessagingFuzzer.swift), seeded with the signed webhook bodies of TestVectors/twilio/messaging.json
+#           and conversations.json; also checks that a parsed payload parses again from its fields
 # Builds into .build-fuzz/ and stops at the first crash (the input is saved in Fuzz/artifacts/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -125,6 +126,8 @@ fuzz_messaging() {
 import json, sys
 for index, webhook in enumerate(json.load(open("TestVectors/twilio/messaging.json"))["webhooks"]):
     open("%s/webhook-%d.form" % (sys.argv[1], index), "w").write(webhook["body"])
+for index, webhook in enumerate(json.load(open("TestVectors/twilio/conversations.json"))["webhooks"]):
+    open("%s/conversations-%d.form" % (sys.argv[1], index), "w").write(webhook["body"])
 ' "$seeds"
     # The parsers' own modules, as the package has them: TwilioCore's form decoding, and TwilioREST's error type
     # alone (the rest of TwilioREST needs AsyncHTTPClient, which the parsers do not).
@@ -137,7 +140,9 @@ for index, webhook in enumerate(json.load(open("TestVectors/twilio/messaging.jso
     local dir=Sources/TwilioMessaging
     swiftc "${flags[@]}" -module-name TwilioMessagingFuzz -I "$out" -L "$out" -lTwilioCore -lTwilioREST \
         "$dir/InboundMessage.swift" "$dir/MessageStatusCallback.swift" "$dir/MessagingWebhookError.swift" "$dir/MessageStatus.swift" \
-        "$dir/MessagingAddress.swift" "$dir/MessagingError.swift" Fuzz/MessagingFuzzer.swift -o .build-fuzz/messaging-fuzzer
+        "$dir/MessagingAddress.swift" "$dir/MessagingError.swift" "$dir/ConversationsWebhook.swift" \
+        "$dir/ConversationsWebhookError.swift" "$dir/ConversationsResources.swift" Fuzz/MessagingFuzzer.swift \
+        -o .build-fuzz/messaging-fuzzer
     .build-fuzz/messaging-fuzzer -max_total_time="$seconds" -max_len=4096 -print_final_stats=1 \
         -artifact_prefix=Fuzz/artifacts/ "$seeds"
 }

@@ -28,13 +28,14 @@ public struct MessagingError: Error, Sendable, Hashable, CustomStringConvertible
         private enum Wrapped: Sendable, Hashable {
             case invalidRecipient, invalidSender, unsubscribed, outsideWhatsAppWindow, rateLimited, authentication
             case notFound, serverError, timeout, transport, invalidResponse, other
+            case addressPairInUse, alreadyParticipant, conversationClosed, duplicateUniqueName
         }
         private let wrapped: Wrapped
         private init(_ wrapped: Wrapped) { self.wrapped = wrapped }
 
         /// The recipient cannot get messages: 21211 invalid `To`, 21612 not reachable from this sender,
         /// 21614 not a mobile number; in status callbacks 30005 unknown handset, 30006 landline or
-        /// unreachable carrier. Permanent.
+        /// unreachable carrier; Conversations 50407, a participant address that is not E.164. Permanent.
         public static let invalidRecipient = Reason(.invalidRecipient)
         /// The sender cannot send: 21212 invalid `From`, 21606 not a message-capable Twilio number, 63007 no
         /// WhatsApp sender for `From`.
@@ -62,18 +63,33 @@ public struct MessagingError: Error, Sendable, Hashable, CustomStringConvertible
         public static let invalidResponse = Reason(.invalidResponse)
         /// Any other Twilio error; see the code.
         public static let other = Reason(.other)
+        /// Conversations 50416: the (address, proxy address) pair is already bound to another active
+        /// conversation. Reuse that conversation (find it with
+        /// ``TwilioConversationsClient/participantConversations(address:pageSize:)``), or close it first.
+        public static let addressPairInUse = Reason(.addressPairInUse)
+        /// Conversations 50437 (the same address pair is already in this conversation) or 50433 (the chat
+        /// identity is already in it): the participant is there; treat the add as done.
+        public static let alreadyParticipant = Reason(.alreadyParticipant)
+        /// Conversations 50377: the conversation is `closed`, which is final; start a new one.
+        public static let conversationClosed = Reason(.conversationClosed)
+        /// Conversations 50353: another conversation already has this unique name.
+        public static let duplicateUniqueName = Reason(.duplicateUniqueName)
 
         /// The reason for a Twilio error code (from an error body, a Message's `error_code` or a status
         /// callback's `ErrorCode`), falling back on the HTTP status when the code is unknown or absent.
         public init(twilioCode: Int?, httpStatus: Int? = nil) {
             switch twilioCode {
-            case 21211, 21612, 21614, 30005, 30006: self = .invalidRecipient
+            case 21211, 21612, 21614, 30005, 30006, 50407: self = .invalidRecipient
             case 21212, 21606, 63007: self = .invalidSender
             case 21610: self = .unsubscribed
             case 63016: self = .outsideWhatsAppWindow
             case 20429, 14107, 21611, 30001: self = .rateLimited
             case 20003: self = .authentication
             case 20404: self = .notFound
+            case 50416: self = .addressPairInUse
+            case 50437, 50433: self = .alreadyParticipant
+            case 50377: self = .conversationClosed
+            case 50353: self = .duplicateUniqueName
             default:
                 switch httpStatus {
                 case 429: self = .rateLimited
@@ -100,6 +116,10 @@ public struct MessagingError: Error, Sendable, Hashable, CustomStringConvertible
             case .transport: "transport"
             case .invalidResponse: "invalidResponse"
             case .other: "other"
+            case .addressPairInUse: "addressPairInUse"
+            case .alreadyParticipant: "alreadyParticipant"
+            case .conversationClosed: "conversationClosed"
+            case .duplicateUniqueName: "duplicateUniqueName"
             }
         }
     }

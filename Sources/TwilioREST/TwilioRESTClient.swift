@@ -5,7 +5,7 @@
 
 public import AsyncHTTPClient
 package import Foundation
-import NIOCore
+package import NIOCore
 package import NIOHTTP1
 import NIOPosix
 import TwilioCore
@@ -81,9 +81,8 @@ public struct TwilioRESTClient: Sendable {
 
     // MARK: - Requests
 
-    /// One request with retries, for this module and the package's other Twilio clients: 429 always (after
-    /// `Retry-After`, or the policy's backoff); 5xx when `retriesServerErrors`; timeouts and connection
-    /// failures when `idempotent`, or when the connection certainly failed before sending.
+    /// One request with retries, decoded as `Resource`, for this module and the package's other Twilio
+    /// clients (see ``send(method:path:form:headers:idempotent:retriesServerErrors:)`` for the retries).
     ///
     /// - Parameters:
     ///   - path: The path, with its query, on ``Configuration/baseURL``.
@@ -96,11 +95,35 @@ public struct TwilioRESTClient: Sendable {
         method: HTTPMethod, path: String, form: [(String, String)]?, idempotent: Bool, retriesServerErrors: Bool = true,
         keyDecoding: JSONDecoder.KeyDecodingStrategy = .convertFromSnakeCase
     ) async throws(TwilioRESTError) -> Resource {
+        let (status, body, attempts) = try await send(
+            method: method, path: path, form: form, idempotent: idempotent, retriesServerErrors: retriesServerErrors)
+        do {
+            let decoder = JSONDecoder()
+            decoder.keyDecodingStrategy = keyDecoding
+            return try decoder.decode(Resource.self, from: Data(body.readableBytesView))
+        } catch {
+            throw TwilioRESTError(
+                kind: .invalidResponse, httpStatus: status, message: "undecodable \(Resource.self): \(error)", attempts: attempts)
+        }
+    }
+
+    /// One request with retries: 429 always (after `Retry-After`, or the policy's backoff); 5xx when
+    /// `retriesServerErrors`; timeouts and connection failures when `idempotent`, or when the connection
+    /// certainly failed before sending.
+    ///
+    /// - Parameters:
+    ///   - headers: More request headers (for example Conversations' `X-Twilio-Webhook-Enabled`).
+    /// - Returns: The 2xx status, its body (possibly empty, as a 204's) and the attempts made.
+    package func send(
+        method: HTTPMethod, path: String, form: [(String, String)]?, headers: [(String, String)] = [], idempotent: Bool,
+        retriesServerErrors: Bool
+    ) async throws(TwilioRESTError) -> (status: Int, body: ByteBuffer, attempts: Int) {
         var request = HTTPClientRequest(url: configuration.baseURL + path)
         request.method = method
         request.headers.add(name: "Authorization", value: credentials.authorization)
         request.headers.add(name: "Accept", value: "application/json")
         request.headers.add(name: "User-Agent", value: "VoicePipe (swift)")
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
         if let form {
             request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
             request.body = .bytes(ByteBuffer(string: FormEncoding.encode(form)))
@@ -116,17 +139,7 @@ public struct TwilioRESTClient: Sendable {
                 let response = try await httpClient.execute(request, timeout: Self.timeAmount(configuration.requestTimeout))
                 let body = try await response.body.collect(upTo: configuration.maximumResponseBytes)
                 let status = Int(response.status.code)
-                if (200..<300).contains(status) {
-                    do {
-                        let decoder = JSONDecoder()
-                        decoder.keyDecodingStrategy = keyDecoding
-                        return try decoder.decode(Resource.self, from: Data(body.readableBytesView))
-                    } catch {
-                        throw TwilioRESTError(
-                            kind: .invalidResponse, httpStatus: status, message: "undecodable \(Resource.self): \(error)", attempts: attempt
-                        )
-                    }
-                }
+                if (200..<300).contains(status) { return (status, body, attempt) }
                 let retryAfter = response.headers.first(name: "Retry-After").flatMap(Self.retryAfter)
                 if status == 429 { lastRetryAfter = retryAfter }
                 var failure = Self.apiError(status: status, body: body, attempts: attempt)
