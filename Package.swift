@@ -31,6 +31,10 @@ let package = Package(
         .library(name: "TwilioMediaStreams", targets: ["TwilioMediaStreams"]),
         .library(name: "TwilioREST", targets: ["TwilioREST"]),
         .library(name: "TwilioMessaging", targets: ["TwilioMessaging"]),
+        .library(name: "TwilioTesting", targets: ["TwilioTesting"]),
+        .library(name: "VoicePipeStore", targets: ["VoicePipeStore"]),
+        .library(name: "VoicePipeStorePostgres", targets: ["VoicePipeStorePostgres"]),
+        .library(name: "VoicePipeText", targets: ["VoicePipeText"]),
         .library(name: "VoiceAgent", targets: ["VoiceAgent"]),
         .library(name: "VoicePipeCalls", targets: ["VoicePipeCalls"]),
         .library(name: "VoicePipeServer", targets: ["VoicePipeServer"]),
@@ -53,6 +57,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-websocket", from: "2.8.1"),
+        .package(url: "https://github.com/vapor/sqlite-nio", from: "1.13.2"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         // MARK: - Public API
@@ -111,12 +117,53 @@ let package = Package(
             ],
             swiftSettings: swiftSettings),
 
+        /// A local stand-in for Twilio's text APIs (Messages and Conversations v1) in Twilio's exact formats, with
+        /// signed status callbacks and webhooks, for tests, benchmarks and `voicepipe stand-ins`.
+        .target(
+            name: "TwilioTesting",
+            dependencies: [
+                "TwilioCore", .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"), .product(name: "HTTPTypes", package: "swift-http-types"),
+                nioCore, nioHTTP1, .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings),
+
+        /// Memory shared by calls and texts: contacts, threads per channel, messages and call turns, delivery
+        /// status, full-text search, the reply outbox. `ConversationStore`, with SQLite embedded (sqlite-nio).
+        .target(
+            name: "VoicePipeStore",
+            dependencies: [
+                "VoiceAgent", .product(name: "SQLiteNIO", package: "sqlite-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings),
+
+        /// The same `ConversationStore` on PostgreSQL (postgres-nio), for a fleet of servers.
+        .target(
+            name: "VoicePipeStorePostgres",
+            dependencies: [
+                "VoicePipeStore", "VoiceAgent", .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings),
+
+        /// The text agent: answers inbound SMS and WhatsApp with a `LanguageModel` and the contact's history
+        /// across channels, through a durable outbox that sends each reply exactly once.
+        .target(
+            name: "VoicePipeText",
+            dependencies: [
+                "VoicePipeStore", "TwilioMessaging", "TwilioCore", "TwilioREST", "VoiceAgent",
+                .product(name: "Logging", package: "swift-log"), .product(name: "Metrics", package: "swift-metrics"),
+            ],
+            swiftSettings: swiftSettings),
+
         /// The server Twilio is pointed at, standalone or mounted in a host app (Hummingbird 2 + WebSocket).
         .target(
             name: "VoicePipeServer",
             dependencies: [
-                "VoiceDSP", "TwilioCore", "TwilioMediaStreams", "VoiceAgent", "VoicePipeCalls",
-                .product(name: "Hummingbird", package: "hummingbird"),
+                "VoiceDSP", "TwilioCore", "TwilioMediaStreams", "VoiceAgent", "VoicePipeCalls", "TwilioMessaging",
+                "VoicePipeStore", "VoicePipeText", .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "Logging", package: "swift-log"),
@@ -184,7 +231,8 @@ let package = Package(
             name: "voicepipe",
             dependencies: [
                 "VoiceDSP", "VoiceAgent", "VoicePipeCalls", "VoicePipeServer", "VoicePipeTesting", "VoiceSpeechLocal",
-                "VoiceProviders", "VoiceProvidersTesting", "TwilioREST", argumentParser,
+                "VoiceProviders", "VoiceProvidersTesting", "TwilioREST", "TwilioCore", "TwilioMessaging", "TwilioTesting",
+                "VoicePipeStore", "VoicePipeStorePostgres", "VoicePipeText", argumentParser,
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"), nioCore, nioHTTP1,
             ],
@@ -243,6 +291,30 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"), nioCore, nioHTTP1, nioPosix,
             ],
             swiftSettings: swiftSettings),
+        .testTarget(
+            name: "TwilioTestingTests",
+            dependencies: [
+                "TwilioTesting", "TwilioMessaging", "TwilioREST", "TwilioCore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"), nioCore, nioHTTP1, nioPosix,
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ],
+            swiftSettings: swiftSettings),
+        /// The PostgreSQL suite needs `VOICEPIPE_POSTGRES_URL` (`.ci/run` starts a server and sets it).
+        .testTarget(
+            name: "VoicePipeStoreTests",
+            dependencies: ["VoicePipeStore", "VoicePipeStorePostgres", "VoiceAgent"],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "VoicePipeTextTests",
+            dependencies: [
+                "VoicePipeText", "VoicePipeStore", "VoicePipeServer", "TwilioTesting", "TwilioMessaging", "TwilioREST",
+                "TwilioCore", "TwilioMediaStreams", "VoiceAgent", "VoiceDSP", "VoicePipeTesting", "VoicePipeTestSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"), nioCore, nioHTTP1, nioPosix,
+            ],
+            swiftSettings: swiftSettings),
         /// Needs Debian's pocketsphinx-en-us model and asterisk-core-sounds-en-wav (real recorded prompts).
         .testTarget(
             name: "VoiceSpeechLocalTests",
@@ -262,7 +334,7 @@ let package = Package(
             ],
             swiftSettings: swiftSettings),
         .testTarget(
-            name: "VoicePipeCLITests", dependencies: ["VoiceDSP", "VoicePipeTestSupport"], swiftSettings: swiftSettings),
+            name: "VoicePipeCLITests", dependencies: ["VoiceDSP", "VoicePipeTestSupport", "TwilioTesting"], swiftSettings: swiftSettings),
         .testTarget(
             name: "VoicePipeCallsTests",
             dependencies: [

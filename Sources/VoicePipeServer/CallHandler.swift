@@ -44,6 +44,8 @@ struct CallHandler {
         statistics.callStarted()
         var reported = CallSession.Integrity()
         var recordedTurns: [TurnRecord] = []
+        var storedTurns: [Int: TurnRecord] = [:]  // each turn as last handed to the transcript writer
+        var storedStart = false
         let started = Date()
         func report(ended: Bool = false) {
             let integrity = call.integrity
@@ -52,7 +54,29 @@ struct CallHandler {
             if let context = call.context, ended || call.controller.turns != recordedTurns {
                 recordedTurns = call.controller.turns
                 server.calls.update(context: context, started: started, turns: recordedTurns, ended: ended)
+                if let writer = server.transcripts, let contact = context.contactAddress, contact.hasPrefix("+") {
+                    store(recordedTurns, context: context, contact: contact, ended: ended, writer: writer)
+                }
             }
+        }
+        /// Hands the turns that changed to the transcript writer (a queue: nothing here waits for the store).
+        func store(_ turns: [TurnRecord], context: CallContext, contact: String, ended: Bool, writer: TranscriptWriter) {
+            if !storedStart {
+                writer.submit(.start(context, contact: contact, at: started))
+                storedStart = true
+            }
+            for turn in turns {
+                guard turn.callerText?.isEmpty == false || turn.heardText?.isEmpty == false else { continue }
+                // Written when its words change; its final timings once more when the call ends.
+                let stored = storedTurns[turn.number]
+                let wordsChanged =
+                    stored?.callerText != turn.callerText || stored?.heardText != turn.heardText
+                    || stored?.interrupted != turn.interrupted
+                guard wordsChanged || (ended && stored != turn) else { continue }
+                storedTurns[turn.number] = turn
+                writer.submit(.turn(turn, callSid: context.callSid, contact: contact, at: Date()))
+            }
+            if ended { writer.submit(.end(callSid: context.callSid, at: Date())) }
         }
 
         // A scheduled play-out needs the 20 ms clock; in-order play-out is driven by arrivals.

@@ -51,12 +51,28 @@ public final class ServerStatistics: Sendable {
         public var responseP99: Double?
         /// Status callbacks received, by status.
         public var statusCallbacks: [String: Int] = [:]
+        /// Text webhooks (Messaging inbound, status callbacks, Conversations events) handled.
+        public var textWebhooks = 0
+        /// Text webhooks refused as malformed (400) or failed in the store (500, for Twilio to retry).
+        public var failedTextWebhooks = 0
+        /// Time to acknowledge a text webhook (read, validate, persist, answer), ms, median over the kept ones.
+        public var textWebhookP50: Double?
+        /// Time to acknowledge a text webhook, 99th percentile, ms.
+        public var textWebhookP99: Double?
+        /// Writes of calls and call turns to the store, made by the transcript writer (never by a call's loop).
+        public var storeWrites = 0
+        /// Such writes that failed (logged).
+        public var failedStoreWrites = 0
+        /// Time of one such write, ms, median.
+        public var storeWriteP50: Double?
     }
 
     private struct State {
         var snapshot = Snapshot()
         var pipelineAdded: [Double] = []
         var response: [Double] = []
+        var textWebhook: [Double] = []
+        var storeWrite: [Double] = []
     }
 
     private let state = Mutex(State())
@@ -81,6 +97,9 @@ public final class ServerStatistics: Sendable {
             snapshot.pipelineAddedP99 = CallSummary.percentile(state.pipelineAdded, 0.99)
             snapshot.responseP50 = CallSummary.percentile(state.response, 0.5)
             snapshot.responseP99 = CallSummary.percentile(state.response, 0.99)
+            snapshot.textWebhookP50 = CallSummary.percentile(state.textWebhook, 0.5)
+            snapshot.textWebhookP99 = CallSummary.percentile(state.textWebhook, 0.99)
+            snapshot.storeWriteP50 = CallSummary.percentile(state.storeWrite, 0.5)
             return snapshot
         }
     }
@@ -139,6 +158,29 @@ public final class ServerStatistics: Sendable {
     }
 
     func refused() { state.withLock { $0.snapshot.refusedRequests += 1 } }
+
+    func textWebhook(milliseconds: Double, failed: Bool) {
+        state.withLock { state in
+            state.snapshot.textWebhooks += 1
+            if failed { state.snapshot.failedTextWebhooks += 1 }
+            Self.keep(milliseconds, in: &state.textWebhook)
+        }
+    }
+
+    func storeWrite(milliseconds: Double) {
+        state.withLock { state in
+            state.snapshot.storeWrites += 1
+            Self.keep(milliseconds, in: &state.storeWrite)
+        }
+    }
+
+    func storeWriteFailed() { state.withLock { $0.snapshot.failedStoreWrites += 1 } }
+
+    /// Keeps the latest values (a window of ``kept``).
+    private static func keep(_ value: Double, in values: inout [Double]) {
+        if values.count >= kept { values.removeFirst(kept / 2) }
+        values.append(value)
+    }
 
     func statusCallback(_ status: String) { state.withLock { $0.snapshot.statusCallbacks[status, default: 0] += 1 } }
 }

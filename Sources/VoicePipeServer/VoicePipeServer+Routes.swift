@@ -16,7 +16,11 @@ extension VoicePipeServer {
     ///   next to it);
     /// - `POST status`: call status callbacks;
     /// - `GET media`: the Media Stream WebSocket, one ``CallSession``-driven call per connection;
-    /// - `GET calls/{callSid}`: a call's ``CallRecord`` (JSON).
+    /// - `GET calls/{callSid}`: a call's ``CallRecord`` (JSON);
+    /// - with a ``Configuration/store``: `POST sms` (Messaging inbound, SMS and WhatsApp), `POST message-status`
+    ///   (Messaging status callbacks), `POST conversations` (Conversations post-event webhooks),
+    ///   `GET contacts/{address}` (a contact's history on every channel) and
+    ///   `GET search?q=…` (full-text search over transcripts and messages).
     ///
     /// ```swift
     /// let voicePipe = VoicePipeServer(configuration: .init(publicURL: "https://agent.example.com", authToken: token,
@@ -50,6 +54,19 @@ extension VoicePipeServer {
         }
         routes.get("calls/:callSid") { request, context -> Response in
             try server.callRecord(request, callSid: context.parameters.get("callSid") ?? "")
+        }
+        if configuration.store != nil {
+            routes.post("sms") { request, _ -> Response in try await server.inboundMessage(request, base: server.base(for: request)) }
+            routes.post("message-status") { request, _ -> Response in
+                try await server.messageStatus(request, base: server.base(for: request))
+            }
+            routes.post("conversations") { request, _ -> Response in
+                try await server.conversationsEvent(request, base: server.base(for: request))
+            }
+            routes.get("contacts/:address") { request, context -> Response in
+                try await server.contactHistory(request, address: context.parameters.get("address") ?? "")
+            }
+            routes.get("search") { request, _ -> Response in try await server.searchEntries(request) }
         }
         routes.ws(
             "media",

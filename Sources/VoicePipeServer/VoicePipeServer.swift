@@ -19,6 +19,8 @@ public import TwilioMediaStreams
 public import VoiceAgent
 import VoiceDSP
 import VoicePipeCalls
+public import VoicePipeStore
+public import VoicePipeText
 
 /// The server a voice-agent developer points Twilio at.
 ///
@@ -65,9 +67,17 @@ public struct VoicePipeServer: Sendable, Service {
         public var maximumMessageBytes: Int
         /// The tracer for the per-call and per-turn spans (`nil`: the bootstrapped one, a no-op by default).
         public var tracer: (any Tracer)?
-        /// The bearer token `GET /calls/{callSid}` requires (`nil`: none; then keep the server on a private
-        /// network, since the records hold what callers said).
+        /// The bearer token `GET /calls/{callSid}`, `GET /contacts/{address}` and `GET /search` require
+        /// (`nil`: none; then keep the server on a private network, since the records hold what callers said).
         public var callRecordsToken: String?
+        /// Where calls, their turns and texts are remembered (`nil`: nowhere; the text routes are then off).
+        /// Each call's turns are written as they happen, from a task of the store's own.
+        public var store: (any ConversationStore)?
+        /// Answers inbound texts (`POST /twilio/sms`, `/twilio/conversations`); `nil`: texts are recorded (with
+        /// a store) but not answered.
+        public var textAgent: TextAgent?
+        /// The Conversations participant `Author` whose messages are the agent's own (echoes, never answered).
+        public var conversationsAuthor: String
 
         /// Creates settings; the defaults serve the echo agent on 127.0.0.1:8080 without validation.
         public init(
@@ -86,6 +96,9 @@ public struct VoicePipeServer: Sendable, Service {
             self.maximumMessageBytes = maximumMessageBytes
             tracer = nil
             callRecordsToken = nil
+            store = nil
+            textAgent = nil
+            conversationsAuthor = "voicepipe"
         }
     }
 
@@ -97,6 +110,8 @@ public struct VoicePipeServer: Sendable, Service {
     public let calls = CallLog()
     /// The calls' 20 ms clock (for scheduled play-out), one per server instance.
     let metronome = Metronome()
+    /// Writes calls and turns to the configured store, off the calls' loops.
+    let transcripts: TranscriptWriter?
     /// The registry served at `/metrics`, when the server made its own.
     private let registry: PrometheusCollectorRegistry?
     /// The factory every call's metrics come from.
@@ -124,7 +139,9 @@ public struct VoicePipeServer: Sendable, Service {
             self.registry = registry
             self.metricsFactory = PrometheusMetricsFactory(registry: registry)
         }
-        statistics = ServerStatistics(factory: self.metricsFactory)
+        let statistics = ServerStatistics(factory: self.metricsFactory)
+        self.statistics = statistics
+        transcripts = configuration.store.map { TranscriptWriter(store: $0, statistics: statistics, logger: logger) }
     }
 
     /// The public base URL.
@@ -140,7 +157,7 @@ public struct VoicePipeServer: Sendable, Service {
     /// Runs as a `Service` of the host's `ServiceGroup`: serves until the group shuts down gracefully (open
     /// calls are then ended and their summaries logged). Signals are the group's business.
     public func run() async throws {
-        try await makeApplication(onListening: { _ in }).run()
+        try await withTextAgent { try await makeApplication(onListening: { _ in }).run() }
     }
 
     /// Runs until cancelled or signalled (SIGTERM/SIGINT end it gracefully: open calls are stopped and their
@@ -148,7 +165,7 @@ public struct VoicePipeServer: Sendable, Service {
     ///
     /// - Parameter onListening: Called with the bound port once the server listens.
     public func run(onListening: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
-        try await makeApplication(onListening: onListening).runService()
+        try await withTextAgent { try await makeApplication(onListening: onListening).runService() }
     }
 
     /// Runs until the task is cancelled, then shuts down gracefully as on SIGTERM (no signal handling: for
@@ -157,9 +174,20 @@ public struct VoicePipeServer: Sendable, Service {
         let group = ServiceGroup(
             configuration: .init(services: [makeApplication(onListening: onListening)], gracefulShutdownSignals: [], logger: logger))
         try await withTaskCancellationHandler {
-            try await group.run()
+            try await withTextAgent { try await group.run() }
         } onCancel: {
             Task { await group.triggerGracefulShutdown() }
+        }
+    }
+
+    /// Runs `body` with the text agent's outbox worker beside it (when there is a text agent), and stops the
+    /// worker when `body` returns.
+    private func withTextAgent(_ body: @escaping @Sendable () async throws -> Void) async throws {
+        guard let agent = configuration.textAgent else { return try await body() }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await agent.run() }
+            defer { group.cancelAll() }
+            try await body()
         }
     }
 
@@ -188,6 +216,21 @@ public struct VoicePipeServer: Sendable, Service {
         }
         router.get("/calls/:callSid") { request, context -> Response in
             try server.callRecord(request, callSid: context.parameters.get("callSid") ?? "")
+        }
+        if configuration.store != nil {
+            router.post("/twilio/sms") { request, _ -> Response in
+                try await server.inboundMessage(request, base: server.publicBase(port: boundPort.value))
+            }
+            router.post("/twilio/message-status") { request, _ -> Response in
+                try await server.messageStatus(request, base: server.publicBase(port: boundPort.value))
+            }
+            router.post("/twilio/conversations") { request, _ -> Response in
+                try await server.conversationsEvent(request, base: server.publicBase(port: boundPort.value))
+            }
+            router.get("/contacts/:address") { request, context -> Response in
+                try await server.contactHistory(request, address: context.parameters.get("address") ?? "")
+            }
+            router.get("/search") { request, _ -> Response in try await server.searchEntries(request) }
         }
         router.get("/metrics") { _, _ -> Response in
             guard let registry = server.registry else { return Response(status: .notFound) }
@@ -284,7 +327,7 @@ public struct VoicePipeServer: Sendable, Service {
 
     private static let signatureHeader = HTTPField.Name("X-Twilio-Signature")!
 
-    private func isSigned(_ request: Request, parameters: [(String, String)], url: String) -> Bool {
+    func isSigned(_ request: Request, parameters: [(String, String)], url: String) -> Bool {
         guard let token = configuration.authToken else { return true }
         guard let signature = request.headers[Self.signatureHeader] else { return false }
         return RequestValidator(authToken: token).isValid(signature: signature, url: url, parameters: parameters)
@@ -325,7 +368,7 @@ public struct VoicePipeServer: Sendable, Service {
         return true
     }
 
-    private func forbidden(_ request: Request) -> Response {
+    func forbidden(_ request: Request) -> Response {
         statistics.refused()
         logger.warning("refused: bad or missing X-Twilio-Signature", metadata: ["path": .string(request.uri.path)])
         return Response(status: .forbidden)

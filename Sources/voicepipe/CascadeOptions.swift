@@ -121,7 +121,7 @@ struct CascadeOptions: ParsableArguments {
 
     /// Builds the parts once (models are loaded and keys checked here, so a missing model or key is one line
     /// at startup) and returns the per-call agent factory.
-    func makeAgent(logger: Logger) throws -> @Sendable (CallContext) -> any Agent {
+    func makeAgent(logger: Logger, memory: (any ConversationMemory)? = nil) throws -> @Sendable (CallContext) -> any Agent {
         let playbook = try loadPlaybook()
         let local: () throws -> any SpeechRecognizer = {
             let vocabulary: PocketSphinxRecognizer.Vocabulary =
@@ -155,6 +155,7 @@ struct CascadeOptions: ParsableArguments {
         let synthesizer = try makeSynthesizer(logger: logger)
         var configuration = CascadeAgent.Configuration(greeting: greeting.map { $0.isEmpty ? nil : $0 } ?? playbook.greeting)
         if llm == .openai { configuration.instructions = instructions ?? Self.defaultInstructions }
+        configuration.memory = memory
         logger.info("cascade: \(stt.rawValue) → \(llm.rawValue) → \(tts.rawValue)\(noFallback ? "" : " (local fallbacks on)")")
         let settings = configuration
         return { context in
@@ -163,6 +164,26 @@ struct CascadeOptions: ParsableArguments {
             return CascadeAgent(
                 recognizer: recognizer, model: makeModel(context), synthesizer: synthesizer, configuration: settings,
                 logger: callLogger)
+        }
+    }
+
+    /// The text agent's instructions for a hosted model.
+    static let defaultTextInstructions = """
+        You answer text messages (SMS and WhatsApp) for a small company's front desk. Reply in one to three short, \
+        plain sentences, no markdown. Earlier messages marked [phone call] were said on a call with the same \
+        person: use them when they help.
+        """
+
+    /// The model that answers texts: the playbook, or the OpenAI-compatible model (without the phone tools).
+    func makeTextModel(logger: Logger) throws -> (model: any LanguageModel, instructions: String?) {
+        switch llm {
+        case .playbook: return (PlaybookModel(playbook: try loadPlaybook()), nil)
+        case .openai:
+            let endpoint = try Self.endpoint(.openAI, for: "--llm openai")
+            return (
+                OpenAIChatModel(endpoint: endpoint, configuration: .init(model: llmModel), tools: [], logger: logger),
+                Self.defaultTextInstructions
+            )
         }
     }
 

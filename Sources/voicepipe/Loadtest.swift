@@ -44,6 +44,8 @@ struct Loadtest: AsyncParsableCommand {
             "Start local stand-ins of the hosted providers with these delays (published or immediate) and point the started server at them."
     )
     var standIns: StandInLatency?
+    @Option(help: "The started server's store (sqlite:PATH or postgres://…): its turn writes are counted in the report.")
+    var store = StoreLocation.none
     @Flag(help: "Print one JSON object.") var json = false
     @OptionGroup(title: "Cascade agent (--agent cascade: each caller holds the demo's conversation, line after line)")
     var cascade: CascadeOptions
@@ -220,6 +222,13 @@ struct Loadtest: AsyncParsableCommand {
             print(
                 "server: pipeline-added latency p50 \(ms(server.pipelineAddedP50)), p99 \(ms(server.pipelineAddedP99)); "
                     + "\(server.interruptions) barge-ins")
+            if server.storeWrites > 0 || server.failedStoreWrites > 0 {
+                let perTurn = server.turns > 0 ? formatted(Double(server.storeWrites) / Double(server.turns), digits: 2) : "-"
+                print(
+                    "store: \(server.storeWrites) writes (\(perTurn) per answered turn, calls' starts and ends included), "
+                        + "median \(ms(server.storeWriteP50)) each, \(server.failedStoreWrites) failed; written by the transcript "
+                        + "writer's task, never a call's loop")
+            }
         }
         if let check = report.echoCheck, let damaged = report.damagedCalls {
             print(
@@ -267,6 +276,7 @@ struct Loadtest: AsyncParsableCommand {
         process.arguments =
             [
                 "serve", "--port", "0", "--agent", agent.rawValue, "--vad", vad.rawValue, "--agent-sample-rate", "\(sampleRate)",
+                "--store", store.argument,
             ] + cascade.arguments
         var environment = ProcessInfo.processInfo.environment
         for (name, value) in providerEnvironment { environment[name] = value }

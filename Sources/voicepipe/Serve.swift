@@ -6,10 +6,15 @@
 import ArgumentParser
 import Foundation
 import Logging
+import Synchronization
 import TwilioMediaStreams
+import TwilioMessaging
+import TwilioREST
 import VoiceAgent
 import VoiceDSP
 import VoicePipeServer
+import VoicePipeStore
+import VoicePipeText
 
 /// The built-in agents.
 enum AgentKind: String, ExpressibleByArgument, CaseIterable {
@@ -61,6 +66,11 @@ struct Serve: AsyncParsableCommand {
             Point your Twilio number's voice webhook at <public-url>/twilio/voice. With TWILIO_AUTH_TOKEN set, \
             every request must carry a valid X-Twilio-Signature. GET /calls/<CallSid> returns a call's turns (what \
             was recognised and said, and the timings); with VOICEPIPE_CALLS_TOKEN set it needs that bearer token.
+
+            Texts: point the number's messaging webhook at <public-url>/twilio/sms. Calls and texts are remembered \
+            in --store (GET /contacts/<+E164>, GET /search?q=…); with TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN (or \
+            TWILIO_API_KEY and TWILIO_API_SECRET) set, inbound texts are answered by --llm over the REST API \
+            (TWILIO_API_BASE_URL overrides its host), with status callbacks to <public-url>/twilio/message-status.
             """)
 
     @Option(help: "The address to listen on.") var host = "127.0.0.1"
@@ -80,6 +90,8 @@ struct Serve: AsyncParsableCommand {
     var agentSampleRate: Int?
     @Option(help: "A WAV file the agent plays when a call starts, before the caller speaks (any supported WAV).")
     var greetingAudio: String?
+    @Option(help: "Where calls and texts are remembered: sqlite:PATH, postgres://user:password@host:port/database, or none.")
+    var store = StoreLocation.sqlite(path: "voicepipe.db")
     @OptionGroup(title: "Cascade agent") var cascade: CascadeOptions
 
     func run() async throws {
@@ -88,9 +100,10 @@ struct Serve: AsyncParsableCommand {
         let token = ProcessInfo.processInfo.environment["TWILIO_AUTH_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
         let greeting = try AgentKind.loadGreeting(greetingAudio)
         // The agent first: a missing key or model is the one line printed before anything else.
+        let memory = LateMemory()
         let makeAgent: @Sendable (CallContext) -> any Agent
         switch agent {
-        case .cascade: makeAgent = try cascade.makeAgent(logger: logger)
+        case .cascade: makeAgent = try cascade.makeAgent(logger: logger, memory: memory)
         case .realtime: makeAgent = try cascade.makeRealtimeAgent(logger: logger)
         case .echo, .tone: makeAgent = agent.make(greeting: greeting)
         }
@@ -98,6 +111,22 @@ struct Serve: AsyncParsableCommand {
         var configuration = VoicePipeServer.Configuration(
             host: host, port: port, publicURL: publicURL, authToken: token, makeAgent: makeAgent)
         configuration.callRecordsToken = ProcessInfo.processInfo.environment["VOICEPIPE_CALLS_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
+        let conversationStore = try await store.open(logger: logger)
+        configuration.store = conversationStore
+        if let conversationStore {
+            memory.store.withLock { $0 = StoreMemory(store: conversationStore, channel: .voice) }
+            logger.info("store: \(store)")
+            if let client = TwilioEnvironment.messagingClient() {
+                let (model, instructions) = try cascade.makeTextModel(logger: logger)
+                let sender = TwilioTextSender(client: client, statusCallback: publicURL.map { $0 + "/twilio/message-status" })
+                configuration.textAgent = TextAgent(
+                    store: conversationStore, model: model, sender: sender, configuration: .init(instructions: instructions),
+                    logger: logger)
+                logger.info("texts: answered by --llm \(cascade.llm.rawValue) through \(client.configuration.baseURL)")
+            } else {
+                logger.info("texts: recorded, not answered (set TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN to answer them)")
+            }
+        }
         configuration.stream.inbound.voiceActivity.model = vad
         configuration.stream.inbound.outputRate = agentSampleRate ?? agent.preferredSampleRate(cascade)
         if agent == .realtime, cascade.turnDetection != .voicepipe {
@@ -106,10 +135,26 @@ struct Serve: AsyncParsableCommand {
             configuration.stream.inbound.endpointer.trailingSilence = .milliseconds(300)
         }
         let server = VoicePipeServer(configuration: configuration, logger: logger)
-        try await server.run { port in
-            // One line on standard output, unbuffered, for whoever started the server (the load test reads it).
-            let line = Array("voicepipe: listening on port \(port)\n".utf8)
-            _ = line.withUnsafeBytes { write(STDOUT_FILENO, $0.baseAddress, $0.count) }
+        do {
+            try await server.run { port in
+                // One line on standard output, unbuffered, for whoever started the server (the load test reads it).
+                let line = Array("voicepipe: listening on port \(port)\n".utf8)
+                _ = line.withUnsafeBytes { write(STDOUT_FILENO, $0.baseAddress, $0.count) }
+            }
+        } catch {
+            try? await conversationStore?.close()
+            throw error
         }
+        try? await conversationStore?.close()
+    }
+}
+
+/// The calls' memory, whose store is opened after the agent's parts are checked.
+final class LateMemory: ConversationMemory {
+    let store = Mutex<StoreMemory?>(nil)
+
+    func recall(contact: String, excluding: String?) async throws -> [ChatMessage] {
+        guard let memory = store.withLock({ $0 }) else { return [] }
+        return try await memory.recall(contact: contact, excluding: excluding)
     }
 }

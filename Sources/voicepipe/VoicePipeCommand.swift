@@ -18,7 +18,10 @@ struct VoicePipeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "voicepipe",
         abstract: "Real-time telephony voice pipelines: a Twilio media-stream server, a simulated caller, audio tools.",
-        subcommands: [Demo.self, Serve.self, Call.self, Loadtest.self, Convert.self, VAD.self, Transcribe.self, StandIns.self]
+        subcommands: [
+            Demo.self, Serve.self, Call.self, Loadtest.self, Convert.self, VAD.self, Transcribe.self, StandIns.self, History.self,
+            Search.self, Text.self, TextLoad.self,
+        ]
     )
 }
 

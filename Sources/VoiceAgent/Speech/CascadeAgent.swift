@@ -43,6 +43,9 @@ public final class CascadeAgent: Agent {
         /// Where the recognition task runs (default: ``RecognitionWorkers/shared``, threads of their own;
         /// `nil`: Swift's cooperative pool, fine for a recogniser that only sends audio over the network).
         public var recognitionWorkers: RecognitionWorkers?
+        /// What the agent remembers of the caller from earlier calls and texts (`nil`: nothing). Recalled
+        /// once, when the call starts, and given to the model after the instructions.
+        public var memory: (any ConversationMemory)?
 
         /// Creates settings.
         public init(
@@ -57,6 +60,7 @@ public final class CascadeAgent: Agent {
             self.minimumClause = minimumClause
             self.ignoresEmptyTurns = ignoresEmptyTurns
             self.maximumExchanges = maximumExchanges
+            memory = nil
         }
     }
 
@@ -71,6 +75,7 @@ public final class CascadeAgent: Agent {
     }
 
     private struct State {
+        var recalled: [ChatMessage] = []
         var exchanges: [Exchange] = []
         var finals: [Int: Int] = [:]  // turn → end-of-turn frames handled
         var transcripts: [Int: String] = [:]
@@ -111,9 +116,11 @@ public final class CascadeAgent: Agent {
     /// The conversation so far: each turn's recognised words and the words of the reply the caller heard.
     public var exchanges: [Exchange] { state.withLock { $0.exchanges } }
 
-    /// The messages the model is given: the instructions, then the exchanges.
+    /// The messages the model is given: the instructions, what ``Configuration/memory`` recalled of earlier
+    /// conversations, then this call's exchanges.
     public var messages: [ChatMessage] {
         var messages = configuration.instructions.map { [ChatMessage(.system, $0)] } ?? []
+        messages += state.withLock { $0.recalled }
         for exchange in exchanges {
             if !exchange.caller.isEmpty { messages.append(ChatMessage(.user, exchange.caller)) }
             if let agent = exchange.agent, !agent.isEmpty { messages.append(ChatMessage(.assistant, agent)) }
@@ -125,8 +132,16 @@ public final class CascadeAgent: Agent {
 
     public func observe(_ event: AgentEvent) async {
         switch event {
-        case .callStarted:
+        case .callStarted(let context):
             startRecognition()
+            if let memory = configuration.memory, let contact = context.contactAddress {
+                do {
+                    let recalled = try await memory.recall(contact: contact, excluding: context.callSid)
+                    state.withLock { $0.recalled = recalled }
+                } catch {
+                    logger.warning("memory: cannot recall the caller's history: \(error)")
+                }
+            }
             let apology = configuration.apology
             Task { [synthesizer] in  // a spoken apology that works even when the synthesiser no longer does
                 guard let audio = try? await Self.synthesize(apology, with: synthesizer) else { return }
