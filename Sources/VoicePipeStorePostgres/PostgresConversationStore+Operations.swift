@@ -333,3 +333,44 @@ extension PostgresConversationStore {
             errorCode: errorCode, timings: timings)
     }
 }
+
+extension PostgresConversationStore: BulkLoading {
+    /// Loads voice entries 10,000 rows per statement (arrays unnested server-side), for the search benchmark.
+    package func bulkInsertEntries(_ rows: [BulkEntry]) async throws {
+        var threads: [String: Int64] = [:]
+        var start = 0
+        while start < rows.count {
+            let slice = rows[start..<min(start + 10_000, rows.count)]
+            try await transaction { connection in
+                var threadIDs: [Int64] = []
+                var contacts: [String] = []
+                var directions: [String] = []
+                var bodies: [String] = []
+                var words: [String] = []
+                var dates: [Double] = []
+                for row in slice {
+                    if threads[row.contact] == nil {
+                        threads[row.contact] = try await ensureThread(
+                            contact: row.contact, channel: .voice, reference: "", contactAddress: row.contact, agentAddress: nil,
+                            at: row.createdAt, on: connection)
+                    }
+                    threadIDs.append(threads[row.contact] ?? 0)
+                    contacts.append(row.contact)
+                    directions.append(row.direction.rawValue)
+                    bodies.append(row.body)
+                    words.append(Self.searchText(row.body))
+                    dates.append(row.createdAt.timeIntervalSince1970)
+                }
+                try await connection.query(
+                    """
+                    INSERT INTO entries (thread_id, contact, channel, thread_reference, direction, body, search_text, created_at)
+                    SELECT t, c, 'voice', '', d, b, s, x
+                    FROM UNNEST(\(threadIDs)::bigint[], \(contacts)::text[], \(directions)::text[], \(bodies)::text[],
+                        \(words)::text[], \(dates)::float8[]) AS u(t, c, d, b, s, x)
+                    """,
+                    logger: logger)
+            }
+            start += slice.count
+        }
+    }
+}

@@ -140,7 +140,10 @@ struct Loadtest: AsyncParsableCommand {
                 group.addTask {
                     try? await Task.sleep(for: .milliseconds(index * 1000 / max(count, 1)))  // spread the starts over 1 s
                     let sid = String(format: "%032x", index)
-                    let call = TwilioStreamSimulator.Configuration(callSid: "CA" + sid, streamSid: "MZ" + sid)
+                    // Each caller has a number of its own, so that a server with a store keeps one contact per call.
+                    let call = TwilioStreamSimulator.Configuration(
+                        callSid: "CA" + sid, streamSid: "MZ" + sid,
+                        customParameters: [("From", String(format: "+1555%07d", index)), ("To", "+15005550006")])
                     let caller = SimulatedCaller(
                         script.isEmpty
                             ? .init(url: mediaURL, audio: callerAudio, tailMilliseconds: 1000, call: call)

@@ -216,7 +216,7 @@ struct TextLoad: AsyncParsableCommand {
         report.corpus = searchCorpus
         report.corpusLoadSeconds = milliseconds(ContinuousClock.now - loadStarted) / 1000
         var figures: [SearchFigures] = []
-        for query in ["refund", "cancellation", "order refund", "refund order delivery late", "nothingmatchesthis"] {
+        for query in ["refund", "cancellation", "order refund", "refund order delivery late", "refund cancellation", "nothingmatchesthis"] {
             var times: [Double] = []
             var hits = 0
             for _ in 0..<25 {
