@@ -260,6 +260,9 @@ let package = Package(
 
         /// Test-only helpers: test-vector paths, deterministic random numbers, signal generators.
         .target(name: "VoicePipeTestSupport", path: "Tests/VoicePipeTestSupport", swiftSettings: swiftSettings),
+        /// Speech test doubles for agent tests: a recogniser that hears a fixed sentence, a humming synthesiser.
+        .target(
+            name: "AgentTestSupport", dependencies: ["VoiceAgent"], path: "Tests/AgentTestSupport", swiftSettings: swiftSettings),
         /// A loopback HTTP server that stands in for api.twilio.com (the REST and Messaging tests).
         .target(
             name: "TwilioTestSupport", dependencies: [nioCore, nioHTTP1, nioPosix], path: "Tests/TwilioTestSupport",
@@ -309,6 +312,7 @@ let package = Package(
             dependencies: [
                 "VoicePipeText", "VoicePipeStore", "VoicePipeServer", "TwilioTesting", "TwilioMessaging", "TwilioREST",
                 "TwilioCore", "TwilioMediaStreams", "VoiceAgent", "VoiceDSP", "VoicePipeTesting", "VoicePipeTestSupport",
+                "AgentTestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -345,7 +349,7 @@ let package = Package(
             name: "VoicePipeServerTests",
             dependencies: [
                 "VoicePipeServer", "VoicePipeCalls", "VoicePipeTesting", "TwilioCore", "TwilioMediaStreams", "VoiceAgent",
-                "VoiceDSP", "VoicePipeTestSupport", .product(name: "Hummingbird", package: "hummingbird"),
+                "VoiceDSP", "VoicePipeTestSupport", "AgentTestSupport", .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

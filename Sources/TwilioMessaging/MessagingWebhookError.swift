@@ -5,8 +5,8 @@
 
 import TwilioCore
 
-/// Why a form body is not a Messaging webhook: the body is not form-encoded UTF-8, a required field is
-/// missing or empty, or a field that must be a number is not one.
+/// Why a form body is not a Messaging or Conversations webhook: the body is not form-encoded UTF-8, a
+/// required field is missing or empty, or a field that must be a number is not one.
 public struct MessagingWebhookError: Error, Sendable, Hashable, CustomStringConvertible {
     /// What is wrong.
     public enum Kind: Sendable, Hashable {
@@ -32,9 +32,9 @@ public struct MessagingWebhookError: Error, Sendable, Hashable, CustomStringConv
     /// One line.
     public var description: String {
         switch kind {
-        case .badEncoding: "messaging webhook: the body is not form-encoded UTF-8"
-        case .missingField: "messaging webhook: missing \(field)"
-        case .malformedField: "messaging webhook: malformed \(field)"
+        case .badEncoding: "Twilio webhook: the body is not form-encoded UTF-8"
+        case .missingField: "Twilio webhook: missing \(field)"
+        case .malformedField: "Twilio webhook: malformed \(field)"
         }
     }
 }

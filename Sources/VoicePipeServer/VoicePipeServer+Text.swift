@@ -24,15 +24,7 @@ extension VoicePipeServer {
     func inboundMessage(_ request: Request, base: String) async throws -> Response {
         try await textWebhook(request, base: base) { fields in
             let message = try InboundMessage(parameters: fields)
-            let text = InboundText(message)
-            let outcome: String
-            if let agent = configuration.textAgent {
-                outcome = "\(try await agent.receive(text))"
-            } else if let store = configuration.store {
-                outcome = "\(try await store.receive(newMessage(text), owesReply: false))"
-            } else {
-                outcome = "ignored"
-            }
+            let outcome = try await receive(InboundText(message))
             logger.info("inbound message", metadata: ["messageSid": .string(message.messageSid), "outcome": .string(outcome)])
             return Response(
                 status: .ok, headers: [.contentType: "text/xml; charset=utf-8"],
@@ -84,17 +76,10 @@ extension VoicePipeServer {
                     logger.info("conversations: a message from a chat participant, not answered")
                     return Response(status: .ok)
                 }
-                let text = InboundText(
-                    contact: contact, channel: added.channel == .whatsApp ? .whatsapp : .sms, body: added.body,
-                    providerSid: added.messageSid, contactAddress: author, agentAddress: nil, threadReference: added.conversationSid)
-                let outcome: String
-                if let agent = configuration.textAgent {
-                    outcome = "\(try await agent.receive(text))"
-                } else if let store = configuration.store {
-                    outcome = "\(try await store.receive(newMessage(text), owesReply: false))"
-                } else {
-                    outcome = "ignored"
-                }
+                let outcome = try await receive(
+                    InboundText(
+                        contact: contact, channel: added.channel == .whatsApp ? .whatsapp : .sms, body: added.body,
+                        providerSid: added.messageSid, contactAddress: author, agentAddress: nil, threadReference: added.conversationSid))
                 logger.info(
                     "conversations message", metadata: ["messageSid": .string(added.messageSid), "outcome": .string(outcome)])
             case .onDeliveryUpdated(let delivery):
@@ -155,12 +140,11 @@ extension VoicePipeServer {
         }
     }
 
-    /// An inbound text as a message to record.
-    func newMessage(_ text: InboundText) -> NewMessage {
-        NewMessage(
-            contact: text.contact, channel: text.channel, direction: .inbound, body: text.body, providerSid: text.providerSid,
-            threadReference: text.threadReference, contactChannelAddress: text.contactAddress, agentAddress: text.agentAddress,
-            createdAt: text.receivedAt, status: "received")
+    /// Hands an inbound text to the text agent, or, without one, records it; returns what happened, for the log.
+    func receive(_ text: InboundText) async throws -> String {
+        if let agent = configuration.textAgent { return "\(try await agent.receive(text))" }
+        guard let store = configuration.store else { return "ignored" }
+        return "\(try await store.receive(text.newMessage, owesReply: false))"
     }
 
     // MARK: - Reading the store

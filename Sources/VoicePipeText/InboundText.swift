@@ -50,7 +50,7 @@ public struct InboundText: Sendable, Hashable {
     }
 
     /// The message to record.
-    var newMessage: NewMessage {
+    public var newMessage: NewMessage {
         NewMessage(
             contact: contact, channel: channel, direction: .inbound, body: body, providerSid: providerSid,
             threadReference: threadReference, contactChannelAddress: contactAddress, agentAddress: agentAddress,

@@ -119,7 +119,7 @@ struct ConversationsTypesTests {
             try ConversationsWebhookEvent(formBody: Array("EventType=onMessageAdded&Body=%E2%28".utf8))
         }
         #expect(
-            ConversationsWebhookError(kind: .missingField, field: "MessageSid").description == "conversations webhook: missing MessageSid")
+            ConversationsWebhookError(kind: .missingField, field: "MessageSid").description == "Twilio webhook: missing MessageSid")
         // An unknown event needs nothing but its EventType, and keeps repeated names as they came.
         guard case .other(let type, let parameters) = try? Self.parse([("EventType", "onFuture"), ("A", "1"), ("A", "2")]).get() else {
             Issue.record("not other")

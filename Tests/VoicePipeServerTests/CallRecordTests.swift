@@ -3,33 +3,13 @@
 // SPDX-License-Identifier: Apache-2.0
 //===----------------------------------------------------------------------===//
 
+import AgentTestSupport
 import Foundation
 import Synchronization
 import Testing
 import VoiceAgent
 import VoicePipeServer
 import VoicePipeTesting
-
-/// A recogniser that hears "the person at extension" in every utterance it was fed audio for.
-private struct HearsThePerson: SpeechRecognizer {
-    let sampleRate = 16000
-    func makeSession() async throws -> any RecognitionSession { Session() }
-
-    final class Session: RecognitionSession {
-        let fed = Mutex(0)
-        func accept(_ samples: UnsafeBufferPointer<Float>) throws { fed.withLock { $0 += samples.count } }
-        func partialResult() -> Transcript? { nil }
-        func finishUtterance() async throws -> Transcript {
-            let samples = fed.withLock { count in
-                defer { count = 0 }
-                return count
-            }
-            return Transcript(text: samples > 16000 ? "the person at extension" : "")
-        }
-        func cancelUtterance() { fed.withLock { $0 = 0 } }
-        func close() async {}
-    }
-}
 
 /// A model that repeats what it heard.
 private struct Repeats: LanguageModel {
@@ -42,44 +22,15 @@ private struct Repeats: LanguageModel {
     }
 }
 
-/// A synthesiser that voices each word as 200 ms of a quiet tone.
-private struct Hums: SpeechSynthesizer {
-    let sampleRate = 16000
-    func makeStream() async throws -> any SynthesisStream { Stream() }
-
-    final class Stream: SynthesisStream {
-        let audio: AsyncThrowingStream<SynthesizedAudio, any Error>
-        let continuation: AsyncThrowingStream<SynthesizedAudio, any Error>.Continuation
-        let offset = Mutex(0)
-        init() { (audio, continuation) = AsyncThrowingStream.makeStream(of: SynthesizedAudio.self) }
-
-        func send(_ text: String) async throws {
-            let base = offset.withLock { value in
-                defer { value += text.unicodeScalars.count }
-                return value
-            }
-            var position = 0
-            for word in text.split(separator: " ", omittingEmptySubsequences: false) {
-                let length = word.unicodeScalars.count
-                if length > 0 {
-                    let tone = (0..<3200).map { Float(sin(Double($0) * 0.2)) * 0.05 }
-                    continuation.yield(SynthesizedAudio(samples: tone, text: (base + position)..<(base + position + length)))
-                }
-                position += length + 1
-            }
-        }
-        func finish() async throws { continuation.finish() }
-        func cancel() { continuation.finish() }
-    }
-}
-
 @Suite("Call records", .serialized)
 struct CallRecordTests {
     @Test("GET /calls/{callSid}: the caller's words as recognised, the agent's reply as heard, and each stage's timing")
     func callRecord() async throws {
         try await Exclusive.shared.run {
             var configuration = VoicePipeServer.Configuration(port: 0)
-            configuration.makeAgent = { _ in CascadeAgent(recognizer: HearsThePerson(), model: Repeats(), synthesizer: Hums()) }
+            configuration.makeAgent = { _ in
+                CascadeAgent(recognizer: HearsText("the person at extension"), model: Repeats(), synthesizer: Hums())
+            }
             configuration.callRecordsToken = "secret"
             let running = try await RunningServer.start(configuration)
             let callSid = "CA" + String(repeating: "1", count: 32)

@@ -3,6 +3,7 @@
 // SPDX-License-Identifier: Apache-2.0
 //===----------------------------------------------------------------------===//
 
+import AgentTestSupport
 import Foundation
 import Synchronization
 import Testing
@@ -13,27 +14,6 @@ import VoicePipeStore
 import VoicePipeTesting
 import VoicePipeText
 
-/// A recogniser that hears one sentence in every utterance longer than a second.
-private struct HearsRefund: SpeechRecognizer {
-    let sampleRate = 16000
-    func makeSession() async throws -> any RecognitionSession { Session() }
-
-    final class Session: RecognitionSession {
-        let fed = Mutex(0)
-        func accept(_ samples: UnsafeBufferPointer<Float>) throws { fed.withLock { $0 += samples.count } }
-        func partialResult() -> Transcript? { nil }
-        func finishUtterance() async throws -> Transcript {
-            let samples = fed.withLock { count in
-                defer { count = 0 }
-                return count
-            }
-            return Transcript(text: samples > 16000 ? "i need a refund for order twelve" : "")
-        }
-        func cancelUtterance() { fed.withLock { $0 = 0 } }
-        func close() async {}
-    }
-}
-
 /// A voice model that answers every turn the same way, and keeps what it was given.
 private final class PromisesRefund: LanguageModel, Sendable {
     let requests = Mutex<[[ChatMessage]]>([])
@@ -43,37 +23,6 @@ private final class PromisesRefund: LanguageModel, Sendable {
             continuation.yield(.text("I have started your refund."))
             continuation.finish()
         }
-    }
-}
-
-/// A synthesiser that voices each word as 200 ms of a quiet tone.
-private struct Hums: SpeechSynthesizer {
-    let sampleRate = 16000
-    func makeStream() async throws -> any SynthesisStream { Stream() }
-
-    final class Stream: SynthesisStream {
-        let audio: AsyncThrowingStream<SynthesizedAudio, any Error>
-        let continuation: AsyncThrowingStream<SynthesizedAudio, any Error>.Continuation
-        let offset = Mutex(0)
-        init() { (audio, continuation) = AsyncThrowingStream.makeStream(of: SynthesizedAudio.self) }
-
-        func send(_ text: String) async throws {
-            let base = offset.withLock { value in
-                defer { value += text.unicodeScalars.count }
-                return value
-            }
-            var position = 0
-            for word in text.split(separator: " ", omittingEmptySubsequences: false) {
-                let length = word.unicodeScalars.count
-                if length > 0 {
-                    let tone = (0..<3200).map { Float(sin(Double($0) * 0.2)) * 0.05 }
-                    continuation.yield(SynthesizedAudio(samples: tone, text: (base + position)..<(base + position + length)))
-                }
-                position += length + 1
-            }
-        }
-        func finish() async throws { continuation.finish() }
-        func cancel() { continuation.finish() }
     }
 }
 
@@ -90,7 +39,9 @@ struct CrossChannelMemoryTests {
             makeAgent: { _, store in
                 var configuration = CascadeAgent.Configuration()
                 configuration.memory = StoreMemory(store: store, channel: .voice)
-                return CascadeAgent(recognizer: HearsRefund(), model: voiceModel, synthesizer: Hums(), configuration: configuration)
+                return CascadeAgent(
+                    recognizer: HearsText("i need a refund for order twelve"), model: voiceModel, synthesizer: Hums(),
+                    configuration: configuration)
             })
         let callSid = "CA" + String(repeating: "2", count: 32)
         let audio = Speech.silence(300) + Speech.thePerson + Speech.silence(300)
