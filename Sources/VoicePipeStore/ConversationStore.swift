@@ -61,6 +61,9 @@ public protocol ConversationStore: Sendable {
     /// entries older than that entry id (to page back).
     func history(of address: String, limit: Int, before: Int64?) async throws -> [Entry]
 
+    /// The entry with this provider id (`SM…`, `IM…`), if any.
+    func entry(providerSid: String) async throws -> Entry?
+
     /// The contact's calls, newest first.
     func calls(of address: String, limit: Int) async throws -> [CallSummaryRecord]
 

@@ -445,6 +445,12 @@ public final class SQLiteConversationStore: ConversationStore, BulkLoading {
         return try rows.map(Self.entry)
     }
 
+    public func entry(providerSid: String) async throws -> Entry? {
+        let rows = try await reader.query(
+            "SELECT \(Self.entryColumns) FROM entries WHERE provider_sid = ?", [.text(providerSid)])
+        return try rows.first.map(Self.entry)
+    }
+
     public func calls(of address: String, limit: Int) async throws -> [CallSummaryRecord] {
         let rows = try await reader.query(
             """

@@ -281,6 +281,11 @@ extension PostgresConversationStore {
         return try rows.map(Self.entry)
     }
 
+    public func entry(providerSid: String) async throws -> Entry? {
+        let rows = try await rows("SELECT \(unescaped: Self.entryColumns) FROM entries WHERE provider_sid = \(providerSid)")
+        return try rows.first.map(Self.entry)
+    }
+
     public func calls(of address: String, limit: Int) async throws -> [CallSummaryRecord] {
         let rows = try await rows(
             """

@@ -161,10 +161,18 @@ public final class TextAgent: Sendable {
 
     /// Records a delivery-status report; error 21610 (the recipient opted out) marks the contact.
     ///
-    /// - Parameter contact: The recipient's address (E.164), when the report names it.
+    /// - Parameter contact: The recipient's address (E.164), when the report names it (otherwise the message's
+    ///   recorded contact is used).
     public func statusReported(_ update: StatusUpdate, contact: String?) async throws -> StatusOutcome {
         let outcome = try await store.updateStatus(update)
-        if update.errorCode == 21610, let contact { try await store.setOptedOut(contact, true, at: update.at) }
+        if update.errorCode == 21610, outcome != .duplicate {
+            let recipient: String?
+            if let contact { recipient = contact } else { recipient = try await store.entry(providerSid: update.providerSid)?.contact }
+            if let recipient {
+                try await store.setOptedOut(recipient, true, at: update.at)
+                logger.info("contact opted out (21610 in a delivery report)", metadata: ["sid": .string(update.providerSid)])
+            }
+        }
         return outcome
     }
 

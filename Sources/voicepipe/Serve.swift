@@ -67,7 +67,8 @@ struct Serve: AsyncParsableCommand {
             every request must carry a valid X-Twilio-Signature. GET /calls/<CallSid> returns a call's turns (what \
             was recognised and said, and the timings); with VOICEPIPE_CALLS_TOKEN set it needs that bearer token.
 
-            Texts: point the number's messaging webhook at <public-url>/twilio/sms. Calls and texts are remembered \
+            Texts: point the number's messaging webhook at <public-url>/twilio/sms (and a Conversations service's \
+            post-event webhook at <public-url>/twilio/conversations). Calls and texts are remembered \
             in --store (GET /contacts/<+E164>, GET /search?q=…); with TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN (or \
             TWILIO_API_KEY and TWILIO_API_SECRET) set, inbound texts are answered by --llm over the REST API \
             (TWILIO_API_BASE_URL overrides its host), with status callbacks to <public-url>/twilio/message-status.
@@ -118,7 +119,9 @@ struct Serve: AsyncParsableCommand {
             logger.info("store: \(store)")
             if let client = TwilioEnvironment.messagingClient() {
                 let (model, instructions) = try cascade.makeTextModel(logger: logger)
-                let sender = TwilioTextSender(client: client, statusCallback: publicURL.map { $0 + "/twilio/message-status" })
+                let sender = TwilioTextSender(
+                    client: client, statusCallback: publicURL.map { $0 + "/twilio/message-status" },
+                    conversations: TwilioEnvironment.conversationsClient())
                 configuration.textAgent = TextAgent(
                     store: conversationStore, model: model, sender: sender, configuration: .init(instructions: instructions),
                     logger: logger)

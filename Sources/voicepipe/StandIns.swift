@@ -6,6 +6,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import TwilioTesting
 import VoiceProvidersTesting
 
 /// How fast the stand-ins answer.
@@ -24,12 +25,15 @@ enum StandInLatency: String, ExpressibleByArgument, CaseIterable {
 struct StandIns: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "stand-ins",
-        abstract: "Run local stand-ins of OpenAI (chat, speech, Realtime), Deepgram, ElevenLabs and Cartesia on one port.",
+        abstract:
+            "Run local stand-ins of OpenAI (chat, speech, Realtime), Deepgram, ElevenLabs and Cartesia on one port, and of Twilio's text APIs on the next.",
         discussion: """
             Each stand-in speaks its provider's wire protocol: it checks the key and the request's shape, streams \
             realistic answers with the chosen delays, and voices text with a synthetic buzz, one per word. The \
             Deepgram stand-in cannot recognise speech: it "hears" the --transcript lines, one per utterance. It \
-            prints the environment that points `voicepipe serve` at it, then runs until interrupted.
+            prints the environment that points `voicepipe serve` at it, then runs until interrupted. The Twilio \
+            stand-in (Messages and Conversations, with signed status callbacks) listens on the next port; with its \
+            TWILIO_* exports, `voicepipe serve` answers `voicepipe text` through it.
             """)
 
     @Option(help: "The port (0: any free port).") var port = 8090
@@ -43,11 +47,19 @@ struct StandIns: AsyncParsableCommand {
         let suite = try await StandInSuite.start(
             port: port, latency: latency.value, transcripts: transcript.isEmpty ? ["hello world"] : transcript,
             voices: [SynthesizerKind.elevenlabs.defaultVoice], logger: logger)
-        var lines = ["voicepipe stand-ins: listening on port \(suite.host.port)"]
-        lines += suite.environment.sorted { $0.key < $1.key }.map { "export \($0.key)=\($0.value)" }
+        let twilio = try await TwilioStandIn.start(
+            configuration: .init(port: port == 0 ? 0 : suite.host.port + 1), logger: logger)
+        var environment = suite.environment
+        environment["TWILIO_ACCOUNT_SID"] = twilio.accountSid
+        environment["TWILIO_AUTH_TOKEN"] = twilio.authToken
+        environment["TWILIO_API_BASE_URL"] = twilio.baseURL
+        environment["TWILIO_CONVERSATIONS_BASE_URL"] = twilio.baseURL
+        var lines = ["voicepipe stand-ins: listening on port \(suite.host.port) (Twilio: \(twilio.port))"]
+        lines += environment.sorted { $0.key < $1.key }.map { "export \($0.key)=\($0.value)" }
         let text = Array((lines.joined(separator: "\n") + "\n").utf8)
         _ = text.withUnsafeBytes { write(STDOUT_FILENO, $0.baseAddress, $0.count) }
         while !Task.isCancelled { try await Task.sleep(for: .seconds(3600)) }
+        await twilio.stop()
         await suite.stop()
     }
 }

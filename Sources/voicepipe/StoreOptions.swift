@@ -74,11 +74,27 @@ enum StoreLocation: ExpressibleByArgument, CustomStringConvertible, Sendable {
 }
 
 /// Twilio's REST credentials from the environment: `TWILIO_ACCOUNT_SID` with `TWILIO_AUTH_TOKEN`, or with
-/// `TWILIO_API_KEY` and `TWILIO_API_SECRET`; `TWILIO_API_BASE_URL` overrides the host (for a stand-in).
+/// `TWILIO_API_KEY` and `TWILIO_API_SECRET`; `TWILIO_API_BASE_URL` and `TWILIO_CONVERSATIONS_BASE_URL` override
+/// the hosts (for a stand-in).
 enum TwilioEnvironment {
     static func messagingClient() -> TwilioMessagingClient? {
-        let environment = ProcessInfo.processInfo.environment
-        func value(_ name: String) -> String? { environment[name].flatMap { $0.isEmpty ? nil : $0 } }
+        guard let (credentials, configuration) = rest() else { return nil }
+        return TwilioMessagingClient(credentials: credentials, configuration: configuration)
+    }
+
+    /// The Conversations client: the same credentials, on `TWILIO_CONVERSATIONS_BASE_URL` when set.
+    static func conversationsClient() -> TwilioConversationsClient? {
+        guard let (credentials, rest) = rest() else { return nil }
+        var configuration = rest
+        configuration.baseURL = value("TWILIO_CONVERSATIONS_BASE_URL") ?? TwilioConversationsClient.defaultBaseURL
+        return TwilioConversationsClient(credentials: credentials, configuration: configuration)
+    }
+
+    private static func value(_ name: String) -> String? {
+        ProcessInfo.processInfo.environment[name].flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    private static func rest() -> (TwilioCredentials, TwilioRESTClient.Configuration)? {
         guard let account = value("TWILIO_ACCOUNT_SID") else { return nil }
         let credentials: TwilioCredentials
         if let key = value("TWILIO_API_KEY"), let secret = value("TWILIO_API_SECRET") {
@@ -88,7 +104,6 @@ enum TwilioEnvironment {
         } else {
             return nil
         }
-        let configuration = value("TWILIO_API_BASE_URL").map { TwilioRESTClient.Configuration(baseURL: $0) } ?? .init()
-        return TwilioMessagingClient(credentials: credentials, configuration: configuration)
+        return (credentials, value("TWILIO_API_BASE_URL").map { TwilioRESTClient.Configuration(baseURL: $0) } ?? .init())
     }
 }

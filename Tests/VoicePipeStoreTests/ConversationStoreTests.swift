@@ -171,6 +171,9 @@ struct ConversationStoreTests {
             #expect(try await store.updateStatus(StatusUpdate(providerSid: "SM410", status: "delivered")) == .applied)
             #expect(try await store.updateStatus(StatusUpdate(providerSid: "SM410", status: "sent")) == .stale)
             #expect(try await store.history(of: ann, limit: 1, before: nil).first?.status == "delivered")
+            let entry = try #require(try await store.entry(providerSid: "SM410"))
+            #expect(entry.contact == ann && entry.status == "delivered" && entry.direction == .outbound)
+            #expect(try await store.entry(providerSid: "SM999") == nil)
         }
     }
 

@@ -53,4 +53,29 @@ struct ConversationsTextTests {
         #expect(history.last?.providerSid == reply.sid)
         await rig.stop()
     }
+
+    @Test("an onDeliveryUpdated with error 21610 opts the contact out: the next message gets no reply")
+    func optedOutByDeliveryReport() async throws {
+        let standIn = try await TwilioStandIn.start()
+        let credentials = TwilioCredentials.authToken(accountSid: standIn.accountSid, authToken: standIn.authToken)
+        let conversations = TwilioConversationsClient(credentials: credentials, configuration: .init(baseURL: standIn.baseURL))
+        let messaging = TwilioMessagingClient(credentials: credentials, configuration: .init(baseURL: standIn.baseURL))
+        let rig = try await TextRig.start(
+            standIn: standIn, sender: { _ in TwilioTextSender(client: messaging, conversations: conversations) })
+        standIn.conversationsWebhook = .init(url: rig.base + "/twilio/conversations")
+        let conversation = try await conversations.createConversation()
+        _ = try await conversations.addParticipant(
+            to: conversation.sid, AddParticipant(.messaging(address: customer, proxyAddress: number)))
+        standIn.optOut(customer)  // the carrier refuses what Twilio sends: the delivery report says 21610
+
+        try await standIn.customerSends(from: customer, body: "Hello?")
+        #expect(try await eventually { try await rig.store.contact(customer)?.optedOut == true })
+        let reply = try #require(try await rig.store.history(of: customer, limit: 5, before: nil).last)
+        #expect(reply.direction == .outbound && reply.status == "failed" && reply.errorCode == 21610)
+
+        try await standIn.customerSends(from: customer, body: "Still there?")
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(standIn.conversationMessages(in: conversation.sid).count == 3, "an opted-out contact was answered")
+        await rig.stop()
+    }
 }
