@@ -157,8 +157,9 @@ extension VoicePipeServer {
         var entries: [Entry]
     }
 
-    /// `GET /contacts/{address}?limit=…`: the contact, its calls and its entries on every channel (oldest
-    /// first), as JSON. 404 for an address the store has never seen.
+    /// `GET /contacts/{address}?limit=…&before=…`: the contact, its calls and its newest `limit` entries on
+    /// every channel (oldest first; `before`, an entry id, pages back), as JSON. 404 for an address the store
+    /// has never seen.
     func contactHistory(_ request: Request, address: String) async throws -> Response {
         if let refusal = unauthorizedRead(request) { return refusal }
         guard let store = configuration.store else { return Response(status: .notFound) }
@@ -169,7 +170,8 @@ extension VoicePipeServer {
         }
         let history = ContactHistory(
             address: address, contact: contact, calls: try await store.calls(of: address, limit: 100),
-            entries: try await store.history(of: address, limit: limit, before: Int64?.none))
+            entries: try await store.history(
+                of: address, limit: limit, before: request.uri.queryParameters.get("before").flatMap { Int64($0) }))
         return json(history)
     }
 

@@ -77,10 +77,21 @@ public protocol ConversationStore: Sendable {
     /// same words rather than asking the model again.
     func composeReply(id: Int64, body: String) async throws
 
-    /// Claims a pending or composed reply for sending (``OutboxItem/State/sending``): if the process dies now,
-    /// the send's outcome is unknown, and the worker reconciles with the provider before sending again.
+    /// Claims a pending or composed reply for sending (``OutboxItem/State/sending``; its ``OutboxItem/attempts``
+    /// goes up by one): if the process dies now, the send's outcome is unknown, and the worker reconciles with
+    /// the provider before sending again.
     /// - Returns: `false` if the reply was not pending or composed (another worker has it, or it is done).
     func markSending(id: Int64) async throws -> Bool
+
+    /// Renews a claim on a reply being sent (before a retry, or to take over one whose owner went quiet): only if
+    /// it is still ``OutboxItem/State/sending`` with `attempts` claims so far (a compare-and-swap), it counts one
+    /// more and its ``OutboxItem/updatedAt`` becomes now.
+    /// - Returns: `false` if another worker claimed it since, or it was sent or given up.
+    func renewClaim(id: Int64, attempts: Int) async throws -> Bool
+
+    /// Whether several processes may share this store (PostgreSQL): then a reply another process claimed is left
+    /// to it until its claim is older than the text agent's lease. An SQLite file has one server.
+    var isShared: Bool { get }
 
     /// Marks a reply sent, recording the sent message (with its provider id) in the same transaction.
     func completeReply(id: Int64, sent: NewMessage) async throws
@@ -404,12 +415,18 @@ public struct OutboxItem: Sendable, Hashable {
     public var state: State
     /// When the inbound message came.
     public var createdAt: Date
+    /// How many times it was claimed for sending.
+    public var attempts: Int
+    /// When it last changed (for a reply being sent: when it was last claimed).
+    public var updatedAt: Date
 
     /// Creates an item.
     public init(
         id: Int64, inboundSid: String, contact: String, channel: Channel, threadReference: String, to: String, from: String?,
-        body: String?, state: State, createdAt: Date
+        body: String?, state: State, createdAt: Date, attempts: Int = 0, updatedAt: Date? = nil
     ) {
+        self.attempts = attempts
+        self.updatedAt = updatedAt ?? createdAt
         self.id = id
         self.inboundSid = inboundSid
         self.contact = contact

@@ -365,7 +365,8 @@ public final class SQLiteConversationStore: ConversationStore, BulkLoading {
     public func pendingReplies() async throws -> [OutboxItem] {
         let rows = try await reader.query(
             """
-            SELECT id, inbound_sid, contact, channel, thread_reference, to_address, from_address, body, state, created_at
+            SELECT id, inbound_sid, contact, channel, thread_reference, to_address, from_address, body, state, created_at,
+                attempts, updated_at
             FROM outbox WHERE state IN ('pending', 'composed', 'sending') ORDER BY id
             """)
         return try rows.map { row in
@@ -377,7 +378,9 @@ public final class SQLiteConversationStore: ConversationStore, BulkLoading {
             return OutboxItem(
                 id: Int64(id), inboundSid: inbound, contact: contact, channel: channel,
                 threadReference: row.column("thread_reference")?.string ?? "", to: to, from: row.column("from_address")?.string,
-                body: row.column("body")?.string, state: state, createdAt: Date(timeIntervalSince1970: created))
+                body: row.column("body")?.string, state: state, createdAt: Date(timeIntervalSince1970: created),
+                attempts: row.column("attempts")?.integer ?? 0,
+                updatedAt: row.column("updated_at")?.double.map(Date.init(timeIntervalSince1970:)))
         }
     }
 
@@ -400,6 +403,21 @@ public final class SQLiteConversationStore: ConversationStore, BulkLoading {
             return !rows.isEmpty
         }
     }
+
+    public func renewClaim(id: Int64, attempts: Int) async throws -> Bool {
+        try await gate.run {
+            let rows = try await writer.query(
+                """
+                UPDATE outbox SET attempts = attempts + 1, updated_at = ?
+                WHERE id = ? AND state = 'sending' AND attempts = ? RETURNING id
+                """,
+                [.float(Date().timeIntervalSince1970), .integer(Int(id)), .integer(attempts)])
+            return !rows.isEmpty
+        }
+    }
+
+    /// One server owns an SQLite file.
+    public var isShared: Bool { false }
 
     public func completeReply(id: Int64, sent: NewMessage) async throws {
         try await gate.run {

@@ -199,18 +199,20 @@ extension PostgresConversationStore {
     public func pendingReplies() async throws -> [OutboxItem] {
         let rows = try await rows(
             """
-            SELECT id, inbound_sid, contact, channel, thread_reference, to_address, from_address, body, state, created_at
+            SELECT id, inbound_sid, contact, channel, thread_reference, to_address, from_address, body, state, created_at,
+                attempts, updated_at
             FROM outbox WHERE state IN ('pending', 'composed', 'sending') ORDER BY id
             """)
         return try rows.map { row in
-            let (id, inbound, contact, channelName, reference, to, from, body, stateName, created) = try row.decode(
-                (Int64, String, String, String, String, String, String?, String?, String, Double).self)
+            let (id, inbound, contact, channelName, reference, to, from, body, stateName, created, attempts, updated) = try row.decode(
+                (Int64, String, String, String, String, String, String?, String?, String, Double, Int, Double).self)
             guard let channel = VoicePipeStore.Channel(rawValue: channelName), let state = OutboxItem.State(rawValue: stateName) else {
                 throw StoreError("malformed outbox row")
             }
             return OutboxItem(
                 id: id, inboundSid: inbound, contact: contact, channel: channel, threadReference: reference, to: to, from: from,
-                body: body, state: state, createdAt: Date(timeIntervalSince1970: created))
+                body: body, state: state, createdAt: Date(timeIntervalSince1970: created), attempts: attempts,
+                updatedAt: Date(timeIntervalSince1970: updated))
         }
     }
 
@@ -229,6 +231,18 @@ extension PostgresConversationStore {
             """)
         return !rows.isEmpty
     }
+
+    public func renewClaim(id: Int64, attempts: Int) async throws -> Bool {
+        let rows = try await rows(
+            """
+            UPDATE outbox SET attempts = attempts + 1, updated_at = \(Date().timeIntervalSince1970)
+            WHERE id = \(id) AND state = 'sending' AND attempts = \(attempts) RETURNING id
+            """)
+        return !rows.isEmpty
+    }
+
+    /// Servers of a fleet share one database.
+    public var isShared: Bool { true }
 
     public func completeReply(id: Int64, sent: NewMessage) async throws {
         try await transaction { connection in

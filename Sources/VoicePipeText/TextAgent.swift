@@ -45,6 +45,11 @@ public final class TextAgent: Sendable {
         public var maximumAttempts: Int
         /// The wait before the first retry of a failed send (doubling each time, at most 30 s).
         public var retryDelay: Duration
+        /// How long a reply claimed for sending by another process (or an earlier run) is left to it before this
+        /// agent takes it over, looks for it at the provider and sends it if it is not there. `nil` (the default):
+        /// 120 s on a store shared by several processes (PostgreSQL), none on a store of one server (SQLite). Keep it
+        /// above the longest send with its retries.
+        public var claimLease: Duration?
 
         /// Creates settings.
         public init(
@@ -61,6 +66,7 @@ public final class TextAgent: Sendable {
             self.modelTimeout = modelTimeout
             self.maximumAttempts = maximumAttempts
             self.retryDelay = retryDelay
+            claimLease = nil
         }
     }
 
@@ -219,10 +225,22 @@ public final class TextAgent: Sendable {
         var item = job.item
         var attempt = 0
         let metadata: Logger.Metadata = ["inboundSid": .string(item.inboundSid), "reply": "\(item.id)"]
+        // A send left in doubt by an earlier run, or in flight in another process: leave it to its owner while
+        // the claim is fresh, then take it over (a compare-and-swap, so only one process does).
+        var inDoubt = item.state == .sending
+        if inDoubt {
+            let lease = configuration.claimLease ?? (store.isShared ? .seconds(120) : .zero)
+            let age = Duration.milliseconds(Int(Date().timeIntervalSince(item.updatedAt) * 1000))
+            if age < lease {
+                do { try await Task.sleep(for: lease - age) } catch { return }
+            }
+            guard (try? await store.renewClaim(id: item.id, attempts: item.attempts)) == true else { return }
+            item.attempts += 1
+        }
         while !Task.isCancelled {
             attempt += 1
             do {
-                if item.state == .sending, let found = try await sender.findSent(reply(item), since: item.createdAt) {
+                if inDoubt, let found = try await sender.findSent(reply(item), since: item.createdAt) {
                     try await complete(item, found, receivedAt: job.receivedAt)
                     logger.info("outbox: a reply whose send was in doubt had been sent", metadata: metadata)
                     return
@@ -246,7 +264,9 @@ public final class TextAgent: Sendable {
                 if item.state != .sending {
                     guard try await store.markSending(id: item.id) else { return }  // another worker has it
                     item.state = .sending
+                    item.attempts += 1
                 }
+                inDoubt = true  // if this send fails, whether Twilio has the message is unknown
                 let sent = try await sender.send(reply(item))
                 try await complete(item, sent, receivedAt: job.receivedAt)
                 return
@@ -265,17 +285,18 @@ public final class TextAgent: Sendable {
                     return
                 case .retryable, .ambiguous:
                     logger.warning("outbox: send failed (attempt \(attempt)): \(error)", metadata: metadata)
-                    guard await retry(item, attempt: attempt, after: error.retryAfter, reason: error.description) else { return }
+                    guard await retry(&item, attempt: attempt, after: error.retryAfter, reason: error.description) else { return }
                 }
             } catch {
                 logger.warning("outbox: reply failed (attempt \(attempt)): \(error)", metadata: metadata)
-                guard await retry(item, attempt: attempt, after: nil, reason: "\(error)") else { return }
+                guard await retry(&item, attempt: attempt, after: nil, reason: "\(error)") else { return }
             }
         }
     }
 
-    /// Waits before the next attempt; `false` (after giving the reply up) when the attempts are spent.
-    private func retry(_ item: OutboxItem, attempt: Int, after: Duration?, reason: String) async -> Bool {
+    /// Waits before the next attempt, then renews the claim on a reply being sent; `false` when the attempts are
+    /// spent (the reply is given up) or another process has taken the reply over.
+    private func retry(_ item: inout OutboxItem, attempt: Int, after: Duration?, reason: String) async -> Bool {
         counters.withLock { $0.retries += 1 }
         guard attempt < configuration.maximumAttempts else {
             logger.error("outbox: reply given up after \(attempt) attempts", metadata: ["reply": "\(item.id)"])
@@ -285,7 +306,12 @@ public final class TextAgent: Sendable {
         }
         let backoff = configuration.retryDelay * (1 << min(attempt - 1, 6))
         try? await Task.sleep(for: min(after ?? backoff, .seconds(30)))
-        return !Task.isCancelled
+        guard !Task.isCancelled else { return false }
+        if item.state == .sending {
+            guard (try? await store.renewClaim(id: item.id, attempts: item.attempts)) == true else { return false }
+            item.attempts += 1
+        }
+        return true
     }
 
     private func complete(_ item: OutboxItem, _ sent: SentText, receivedAt: Date) async throws {

@@ -123,9 +123,15 @@ struct ConversationStoreTests {
             }
             #expect(secondID > replyID)
 
+            // When each item last changed is the store's clock (now), not the messages' dates.
             let items = try await store.pendingReplies()
+            #expect(items.allSatisfy { abs($0.updatedAt.timeIntervalSinceNow) < 60 })
             #expect(
-                items == [
+                items.map { item in
+                    var item = item
+                    item.updatedAt = item.createdAt
+                    return item
+                } == [
                     OutboxItem(
                         id: replyID, inboundSid: "SM300", contact: ann, channel: .whatsapp, threadReference: "", to: "whatsapp:\(ann)",
                         from: "whatsapp:\(agentNumber)", body: nil, state: .pending, createdAt: start + 5),
@@ -323,6 +329,17 @@ struct ConversationStoreTests {
             items = try await store.pendingReplies()
             #expect(items.first?.state == .sending)
             #expect(items.first?.body == "It is noon.")
+            #expect(items.first?.attempts == 1)
+
+            // Renewing the claim is a compare-and-swap on the attempts: one winner among concurrent takers.
+            #expect(try await store.renewClaim(id: id, attempts: 0) == false)
+            let renewals = try await withThrowingTaskGroup(of: Bool.self) { group in
+                for _ in 0..<8 { group.addTask { try await store.renewClaim(id: id, attempts: 1) } }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(renewals.filter { $0 }.count == 1)
+            #expect(try await store.pendingReplies().first?.attempts == 2)
+            #expect(try await store.renewClaim(id: other, attempts: 0) == false, "a pending reply is claimed with markSending")
 
             try await store.completeReply(id: id, sent: outbound("SM900", "It is noon.", at: 2, status: "sent"))
             #expect(try await store.pendingReplies().map(\.id) == [other])
@@ -331,6 +348,7 @@ struct ConversationStoreTests {
             #expect(history.last?.direction == .outbound)
             #expect(history.last?.providerSid == "SM900")
             #expect(try await store.markSending(id: id) == false)
+            #expect(try await store.renewClaim(id: id, attempts: 2) == false, "a sent reply cannot be claimed again")
 
             try await store.abandonReply(id: other, reason: "opted out")
             #expect(try await store.pendingReplies().isEmpty)

@@ -77,6 +77,11 @@ struct CrossChannelMemoryTests {
         #expect(entries.last?["body"] as? String == "Re: Any news on my refund?")
         #expect((json["calls"] as? [[String: Any]])?.first?["callSid"] as? String == callSid)
         #expect(try await rig.get("/contacts/+15559999999").status == 404)
+        // Paging back: the two entries before the texts are the call's.
+        let firstText = try #require(entries[2]["id"] as? Int)
+        let older = try await rig.get("/contacts/%2B15551230002?limit=5&before=\(firstText)")
+        let olderJSON = try #require(JSONSerialization.jsonObject(with: Data(older.body.utf8)) as? [String: Any])
+        #expect((olderJSON["entries"] as? [[String: Any]])?.compactMap { $0["channel"] as? String } == ["voice", "voice"])
 
         let search = try await rig.get("/search?q=refund%20order")
         #expect(search.status == 200)
