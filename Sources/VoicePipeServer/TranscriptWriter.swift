@@ -16,6 +16,8 @@ final class TranscriptWriter: Sendable {
         case start(CallContext, contact: String, at: Date)
         case turn(TurnRecord, callSid: String, contact: String, at: Date)
         case end(callSid: String, at: Date)
+        /// Not a write: resumed once every write queued before it is done.
+        case flush(CheckedContinuation<Void, Never>)
     }
 
     let store: any ConversationStore
@@ -43,6 +45,9 @@ final class TranscriptWriter: Sendable {
                                 agentText: record.heardText, interrupted: record.interrupted, at: at, timings: timings))
                     case .end(let callSid, let at):
                         try await store.endCall(callSid: callSid, at: at)
+                    case .flush(let continuation):
+                        continuation.resume()
+                        continue
                     }
                     statistics.storeWrite(milliseconds: (ContinuousClock.now - started).milliseconds)
                 } catch {
@@ -57,6 +62,14 @@ final class TranscriptWriter: Sendable {
 
     /// Queues a write; returns at once.
     func submit(_ write: Write) { continuation.yield(write) }
+
+    /// Returns once every write queued so far is done (the server calls it when it stops, before the host
+    /// closes the store).
+    func flush() async {
+        await withCheckedContinuation { continuation in
+            if case .terminated = self.continuation.yield(.flush(continuation)) { continuation.resume() }
+        }
+    }
 }
 
 extension Duration {

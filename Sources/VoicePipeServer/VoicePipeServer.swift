@@ -180,15 +180,24 @@ public struct VoicePipeServer: Sendable, Service {
         }
     }
 
-    /// Runs `body` with the text agent's outbox worker beside it (when there is a text agent), and stops the
-    /// worker when `body` returns.
+    /// Runs `body` with the text agent's outbox worker beside it (when there is a text agent), stops the
+    /// worker when `body` returns, and waits for the calls' last transcript writes.
     private func withTextAgent(_ body: @escaping @Sendable () async throws -> Void) async throws {
-        guard let agent = configuration.textAgent else { return try await body() }
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { await agent.run() }
-            defer { group.cancelAll() }
-            try await body()
+        do {
+            if let agent = configuration.textAgent {
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask { await agent.run() }
+                    defer { group.cancelAll() }
+                    try await body()
+                }
+            } else {
+                try await body()
+            }
+        } catch {
+            await transcripts?.flush()
+            throw error
         }
+        await transcripts?.flush()
     }
 
     private func makeApplication(onListening: @escaping @Sendable (Int) async -> Void) -> some ApplicationProtocol {

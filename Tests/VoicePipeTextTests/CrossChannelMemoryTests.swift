@@ -106,5 +106,10 @@ struct CrossChannelMemoryTests {
             ])
 
         await rig.stop()
+        // The server waited for the last transcript writes before it stopped: the second call is recorded as ended.
+        let reopened = try await SQLiteConversationStore.open(path: rig.path)
+        let calls = try await reopened.calls(of: customer, limit: 5)
+        #expect(calls.count == 2 && calls.allSatisfy { $0.endedAt != nil && $0.turns == 1 })
+        try await reopened.close()
     }
 }
