@@ -81,9 +81,28 @@ struct TextAgentEndToEndTests {
             try await rig.post("/twilio/sms", form: FormEncoding.encode(partial), headers: [("X-Twilio-Signature", signed)]).status
                 == 400)
         #expect(try await rig.post("/twilio/message-status", form: "MessageSid=SM1&MessageStatus=sent").status == 403)
+        // Over 64 KiB: refused before it is read further.
+        let huge = FormEncoding.encode(fields + [("Padding", String(repeating: "x", count: 70_000))])
+        #expect(try await rig.post("/twilio/sms", form: huge).status == 413)
         try await Task.sleep(for: .milliseconds(200))
         #expect(try await rig.store.counts().entries == 0 && rig.standIn.sentMessages.isEmpty)
-        #expect(rig.server.statistics.snapshot.failedTextWebhooks == 4)
+        #expect(rig.server.statistics.snapshot.failedTextWebhooks == 5)
+        await rig.stop()
+    }
+
+    @Test("a WhatsApp message is answered on WhatsApp, from the number written to, and opens the contact's 24-hour window")
+    func whatsApp() async throws {
+        let rig = try await TextRig.start()
+        let answer = try await rig.standIn.sendInbound(
+            from: "whatsapp:" + customer, to: "whatsapp:" + number, body: "Hola, do you deliver?", to: rig.smsURL)
+        #expect(answer.status == 200)
+        #expect(await eventually { rig.standIn.sentMessages.count == 1 })
+        let sent = try #require(rig.standIn.sentMessages.first)
+        #expect(sent.to == "whatsapp:" + customer && sent.from == "whatsapp:" + number)
+        let history = try await rig.store.history(of: customer, limit: 5, before: nil)
+        #expect(history.map(\.channel) == [.whatsapp, .whatsapp])
+        let window = try #require(try await rig.store.contact(customer)?.lastInboundWhatsApp)
+        #expect(abs(window.timeIntervalSinceNow) < 60)
         await rig.stop()
     }
 
