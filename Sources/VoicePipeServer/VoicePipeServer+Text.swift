@@ -24,7 +24,10 @@ extension VoicePipeServer {
     func inboundMessage(_ request: Request, base: String) async throws -> Response {
         try await textWebhook(request, base: base) { fields in
             let message = try InboundMessage(parameters: fields)
-            let outcome = try await receive(InboundText(message))
+            // The reply's status callbacks come back the way this webhook came: the route next to this one.
+            var path = request.uri.path
+            if let slash = path.lastIndex(of: "/") { path = String(path[..<slash]) }
+            let outcome = try await receive(InboundText(message, statusCallback: base + path + "/message-status"))
             logger.info("inbound message", metadata: ["messageSid": .string(message.messageSid), "outcome": .string(outcome)])
             return Response(
                 status: .ok, headers: [.contentType: "text/xml; charset=utf-8"],

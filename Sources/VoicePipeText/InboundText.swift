@@ -25,12 +25,16 @@ public struct InboundText: Sendable, Hashable {
     public var threadReference: String
     /// When it arrived.
     public var receivedAt: Date
+    /// Where the provider should post the reply's delivery status (the server that received this message derives
+    /// it from the address it was reached at); `nil`: the sender's default.
+    public var statusCallback: String?
 
     /// Creates an inbound text.
     public init(
         contact: String, channel: Channel, body: String, providerSid: String, contactAddress: String, agentAddress: String?,
-        threadReference: String = "", receivedAt: Date = Date()
+        threadReference: String = "", receivedAt: Date = Date(), statusCallback: String? = nil
     ) {
+        self.statusCallback = statusCallback
         self.contact = contact
         self.channel = channel
         self.body = body
@@ -42,11 +46,12 @@ public struct InboundText: Sendable, Hashable {
     }
 
     /// The text of a Messaging inbound webhook (SMS, MMS or WhatsApp).
-    public init(_ message: InboundMessage, receivedAt: Date = Date()) {
+    public init(_ message: InboundMessage, receivedAt: Date = Date(), statusCallback: String? = nil) {
         let from = MessagingAddress(message.from)
         self.init(
             contact: from.address, channel: from.channel == .whatsApp ? .whatsapp : .sms, body: message.body,
-            providerSid: message.messageSid, contactAddress: message.from, agentAddress: message.to, receivedAt: receivedAt)
+            providerSid: message.messageSid, contactAddress: message.from, agentAddress: message.to, receivedAt: receivedAt,
+            statusCallback: statusCallback)
     }
 
     /// The message to record.

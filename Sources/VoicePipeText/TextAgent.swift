@@ -100,6 +100,8 @@ public final class TextAgent: Sendable {
     private struct Job: Sendable {
         var item: OutboxItem
         var receivedAt: Date
+        /// Where the reply's delivery status goes (known for a message received by this process).
+        var statusCallback: String?
     }
 
     private struct Lanes {
@@ -161,7 +163,7 @@ public final class TextAgent: Sendable {
             id: replyID, inboundSid: text.providerSid, contact: text.contact, channel: text.channel,
             threadReference: text.threadReference, to: text.contactAddress, from: text.agentAddress, body: nil, state: .pending,
             createdAt: text.receivedAt)
-        enqueue.yield(Job(item: item, receivedAt: text.receivedAt))
+        enqueue.yield(Job(item: item, receivedAt: text.receivedAt, statusCallback: text.statusCallback))
         return .accepted(replyID: replyID)
     }
 
@@ -190,7 +192,7 @@ public final class TextAgent: Sendable {
         do {
             let left = try await store.pendingReplies()
             if !left.isEmpty { logger.info("outbox: resuming replies left by an earlier run", metadata: ["count": "\(left.count)"]) }
-            for item in left { schedule(Job(item: item, receivedAt: item.createdAt)) }
+            for item in left { schedule(Job(item: item, receivedAt: item.createdAt, statusCallback: nil)) }
         } catch {
             logger.error("outbox: cannot read pending replies: \(error)")
         }
@@ -240,7 +242,7 @@ public final class TextAgent: Sendable {
         while !Task.isCancelled {
             attempt += 1
             do {
-                if inDoubt, let found = try await sender.findSent(reply(item), since: item.createdAt) {
+                if inDoubt, let found = try await sender.findSent(reply(item, job), since: item.createdAt) {
                     try await complete(item, found, receivedAt: job.receivedAt)
                     logger.info("outbox: a reply whose send was in doubt had been sent", metadata: metadata)
                     return
@@ -267,7 +269,7 @@ public final class TextAgent: Sendable {
                     item.attempts += 1
                 }
                 inDoubt = true  // if this send fails, whether Twilio has the message is unknown
-                let sent = try await sender.send(reply(item))
+                let sent = try await sender.send(reply(item, job))
                 try await complete(item, sent, receivedAt: job.receivedAt)
                 return
             } catch let error as TextSendError {
@@ -331,8 +333,10 @@ public final class TextAgent: Sendable {
         logger.info("reply sent", metadata: ["inboundSid": .string(item.inboundSid), "sid": .string(sent.sid)])
     }
 
-    private func reply(_ item: OutboxItem) -> TextReply {
-        TextReply(to: item.to, from: item.from, body: item.body ?? "", channel: item.channel, threadReference: item.threadReference)
+    private func reply(_ item: OutboxItem, _ job: Job) -> TextReply {
+        TextReply(
+            to: item.to, from: item.from, body: item.body ?? "", channel: item.channel, threadReference: item.threadReference,
+            statusCallback: job.statusCallback)
     }
 
     /// The model's reply, given the instructions and the contact's history on every channel (whose last

@@ -19,9 +19,14 @@ public struct TextReply: Sendable, Hashable {
     public var channel: Channel
     /// The thread's reference (`CH…` for a Conversations thread, empty for a plain one).
     public var threadReference: String
+    /// Where the provider posts the reply's delivery status (`nil`: the sender's default).
+    public var statusCallback: String?
 
     /// Creates a reply.
-    public init(to: String, from: String?, body: String, channel: Channel, threadReference: String = "") {
+    public init(
+        to: String, from: String?, body: String, channel: Channel, threadReference: String = "", statusCallback: String? = nil
+    ) {
+        self.statusCallback = statusCallback
         self.to = to
         self.from = from
         self.body = body
@@ -104,7 +109,8 @@ public struct TwilioTextSender: TextSender {
     public let client: TwilioMessagingClient
     /// The sender when a reply has none of its own (`nil`: the reply's `from` is required).
     public let defaultSender: SendMessage.Sender?
-    /// Where Twilio posts status callbacks (`https://…/twilio/message-status`), if anywhere.
+    /// Where Twilio posts status callbacks (`https://…/twilio/message-status`) for a reply that names none
+    /// (``TextReply/statusCallback``), if anywhere.
     public let statusCallback: String?
     /// The Conversations client, for replies in Conversations threads (`nil`: such replies fail).
     public let conversations: TwilioConversationsClient?
@@ -141,7 +147,7 @@ public struct TwilioTextSender: TextSender {
         }
         do {
             let message = try await client.send(
-                SendMessage(to: reply.to, sender: sender, body: reply.body, statusCallback: statusCallback))
+                SendMessage(to: reply.to, sender: sender, body: reply.body, statusCallback: reply.statusCallback ?? statusCallback))
             return SentText(sid: message.sid, status: message.status.rawValue, body: message.body, createdAt: nil)
         } catch {
             throw Self.classify(error)

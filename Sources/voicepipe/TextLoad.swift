@@ -50,6 +50,8 @@ struct TextLoad: AsyncParsableCommand {
         var ackMax: Double?
         var serverAckP50: Double?
         var serverAckP99: Double?
+        /// Text webhooks the server handled: each message's inbound plus its reply's status callbacks.
+        var serverWebhooks: Int?
         var replies: Int
         var replyP50: Double?
         var replyP95: Double?
@@ -105,11 +107,10 @@ struct TextLoad: AsyncParsableCommand {
         var quiet = logger
         quiet.logLevel = .critical  // the HTTP servers' shutdown chatter
         let standIn = try await TwilioStandIn.start(logger: quiet)
-        let port = PortBox()
         let client = TwilioMessagingClient(
             credentials: .authToken(accountSid: standIn.accountSid, authToken: standIn.authToken),
             configuration: .init(baseURL: standIn.baseURL))
-        let sender = CallbackToServer(client: client, port: port)
+        let sender = TwilioTextSender(client: client)  // the server names each reply's status callback
         let agent = TextAgent(store: store, model: PlaybookModel(playbook: .frontDesk), sender: sender, logger: logger)
         var configuration = VoicePipeServer.Configuration(port: 0, authToken: standIn.authToken)
         configuration.store = store
@@ -119,7 +120,6 @@ struct TextLoad: AsyncParsableCommand {
         let serverTask = Task { try await server.runUntilCancelled { listening.yield($0) } }
         var iterator = ports.makeAsyncIterator()
         guard let bound = await iterator.next() else { throw ValidationError("the server did not start") }
-        port.value.withLock { $0 = bound }
         let url = "http://127.0.0.1:\(bound)/twilio/sms"
         let number = "+15005550006"
         let phrases = ["What are your opening hours?", "I'd like to book a table", "Where are you?", "Can I talk to someone?"]
@@ -173,6 +173,7 @@ struct TextLoad: AsyncParsableCommand {
         report.ackMax = ackTimes.max()
         report.serverAckP50 = snapshot.textWebhookP50
         report.serverAckP99 = snapshot.textWebhookP99
+        report.serverWebhooks = snapshot.textWebhooks
         report.replies = sent.count
         report.replyP50 = CallSummary.percentile(statistics.replyMilliseconds, 0.5)
         report.replyP95 = CallSummary.percentile(statistics.replyMilliseconds, 0.95)
@@ -240,7 +241,8 @@ struct TextLoad: AsyncParsableCommand {
                     + "\(report.replies) replies; \(report.unanswered) unanswered, \(report.answeredTwice) answered twice")
             print(
                 "webhook acknowledgement (sender-measured, HTTP included): p50 \(ms(report.ackP50)), p99 \(ms(report.ackP99)), "
-                    + "max \(ms(report.ackMax)); server-side p50 \(ms(report.serverAckP50)), p99 \(ms(report.serverAckP99))")
+                    + "max \(ms(report.ackMax)); server-side p50 \(ms(report.serverAckP50)), p99 \(ms(report.serverAckP99)) "
+                    + "over \(report.serverWebhooks ?? 0) webhooks (inbound and status callbacks)")
             print(
                 "message in to reply accepted by Twilio (playbook model): p50 \(ms(report.replyP50)), p95 \(ms(report.replyP95)), "
                     + "p99 \(ms(report.replyP99)); sustained \(formatted(report.sustainedRate ?? 0, digits: 1)) replies/s")
@@ -260,21 +262,6 @@ struct TextLoad: AsyncParsableCommand {
 final class Tally: Sendable {
     let acks = Mutex<[Double]>([])
     let failures = Mutex(0)
-}
-
-final class PortBox: Sendable {
-    let value = Mutex(0)
-}
-
-/// Twilio's sender with status callbacks to the server started here (its port is known once it listens).
-private struct CallbackToServer: TextSender {
-    let client: TwilioMessagingClient
-    let port: PortBox
-    var sender: TwilioTextSender {
-        TwilioTextSender(client: client, statusCallback: "http://127.0.0.1:\(port.value.withLock { $0 })/twilio/message-status")
-    }
-    func send(_ reply: TextReply) async throws(TextSendError) -> SentText { try await sender.send(reply) }
-    func findSent(_ reply: TextReply, since: Date) async throws -> SentText? { try await sender.findSent(reply, since: since) }
 }
 
 /// A duration in milliseconds.

@@ -76,13 +76,11 @@ struct TextRig {
         logger.logLevel = .critical
         let store = try await SQLiteConversationStore.open(path: path, logger: logger)
         try await store.migrate()
-        // The port is known only once the server listens; the status callback URL needs it, so the sender
-        // reads it from here.
-        let port = SharedValue()
         let client = TwilioMessagingClient(
             credentials: .authToken(accountSid: standIn.accountSid, authToken: standIn.authToken),
             configuration: .init(baseURL: standIn.baseURL))
-        let twilioSender = LateCallbackSender(client: client, port: port)
+        // No status callback of its own: the server gives each reply the one next to the webhook it came by.
+        let twilioSender = TwilioTextSender(client: client)
         let agent = model.map {
             TextAgent(
                 store: store, model: $0, sender: sender?(twilioSender) ?? twilioSender,
@@ -98,7 +96,6 @@ struct TextRig {
         let task = Task { try await server.runUntilCancelled { listening.yield($0) } }
         var iterator = ports.makeAsyncIterator()
         let bound = try #require(await iterator.next())
-        port.value.withLock { $0 = bound }
         return TextRig(standIn: standIn, store: store, path: path, server: server, agent: agent, port: bound, task: task)
     }
 
@@ -129,21 +126,6 @@ struct TextRig {
         let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
         return (Int(response.status.code), String(buffer: try await response.body.collect(upTo: 1 << 20)))
     }
-}
-
-final class SharedValue: Sendable {
-    let value = Mutex(0)
-}
-
-/// Twilio's sender, with the status callback pointed at the server once its port is known.
-struct LateCallbackSender: TextSender {
-    let client: TwilioMessagingClient
-    let port: SharedValue
-    var sender: TwilioTextSender {
-        TwilioTextSender(client: client, statusCallback: "http://127.0.0.1:\(port.value.withLock { $0 })/twilio/message-status")
-    }
-    func send(_ reply: TextReply) async throws(TextSendError) -> SentText { try await sender.send(reply) }
-    func findSent(_ reply: TextReply, since: Date) async throws -> SentText? { try await sender.findSent(reply, since: since) }
 }
 
 /// Polls `condition` every 10 ms for up to `seconds`.
