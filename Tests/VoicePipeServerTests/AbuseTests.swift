@@ -164,7 +164,7 @@ extension ServerTests {
         try await attempt("media before start", [Frames.connected, media[0]])
         try await attempt("a 1 MB frame", opening + [String(repeating: "A", count: 1 << 20)])
         try await attempt("a binary frame", opening, binary: Array("{}".utf8))
-        try await attempt("a flood faster than real time", opening + Frames.media(5000), wait: .seconds(2))
+        try await attempt("a flood faster than real time", opening + Frames.media(20_000), wait: .seconds(2))
         try await attempt(
             "unknown event", opening + ["{\"event\":\"transcription\",\"streamSid\":\"x\"}"], wait: .milliseconds(500))
         try await attempt("abrupt disconnect mid-utterance", opening + Frames.media(50), hangUpAbruptly: true)
