@@ -5,6 +5,7 @@
 
 import struct Foundation.Data
 import class Foundation.JSONSerialization
+import class Foundation.NSDecimalNumber
 import class Foundation.NSNumber
 
 /// Any JSON value: a tool's parameter schema, a tool call's arguments, a provider's event.
@@ -54,6 +55,10 @@ public enum JSONValue: Sendable, Hashable, Codable {
             // Booleans come back as NSNumbers whose type is `char`; JSON numbers never are.
             if number.objCType.pointee == CChar(UInt8(ascii: "c")) {
                 self = .bool(number.boolValue)
+            } else if let decimal = number as? NSDecimalNumber {
+                // Foundation keeps a number of 16 or more digits as a decimal, whose `doubleValue` is not correctly
+                // rounded (0.9333333333333334 comes out 0.9333333333333333): read its digits as Swift does.
+                self = .number(Double(decimal.stringValue) ?? decimal.doubleValue)
             } else {
                 self = .number(number.doubleValue)
             }
